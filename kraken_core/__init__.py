@@ -1,0 +1,2 @@
+"""Kraken bridge core."""
+__version__ = "0.1.0"
