@@ -1,0 +1,128 @@
+"""Typed shapes of Kraken's answers, as our documents ask for them.
+
+Every field a document requests is required here: GraphQL always answers each field it
+was asked for (``null`` when it has no value), so a missing key means the schema moved
+under us and is reported as :class:`KrakenSchemaError` naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from kraken_core.kraken.errors import KrakenSchemaError
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class KrakenToken(WireModel):
+    token: str = Field(repr=False)
+    refresh_token: str | None = Field(alias="refreshToken", repr=False)
+    refresh_expires_in: int | None = Field(alias="refreshExpiresIn")
+
+
+class SmartMeterDevice(WireModel):
+    device_id: str | None = Field(alias="deviceId")
+
+
+class ElectricityMeter(WireModel):
+    serial_number: str | None = Field(alias="serialNumber")
+    smart_import_meter: SmartMeterDevice | None = Field(alias="smartImportElectricityMeter")
+    smart_export_meter: SmartMeterDevice | None = Field(alias="smartExportElectricityMeter")
+
+
+class ElectricityMeterPoint(WireModel):
+    mpan: str
+    direction: str | None
+    meters: list[ElectricityMeter]
+
+
+class Tariff(WireModel):
+    product_code: str | None = Field(default=None, alias="productCode")
+    tariff_code: str | None = Field(default=None, alias="tariffCode")
+
+
+class ElectricityAgreement(WireModel):
+    valid_from: AwareDatetime | None = Field(alias="validFrom")
+    valid_to: AwareDatetime | None = Field(alias="validTo")
+    tariff: Tariff | None
+    meter_point: ElectricityMeterPoint = Field(alias="meterPoint")
+
+
+class Account(WireModel):
+    number: str | None
+    electricity_agreements: list[ElectricityAgreement] = Field(alias="electricityAgreements")
+
+
+class DeviceStatus(WireModel):
+    current: str | None
+    current_state: str | None = Field(alias="currentState")
+    is_suspended: bool | None = Field(alias="isSuspended")
+
+
+class SmartFlexDevice(WireModel):
+    id: str
+    device_type: str = Field(alias="deviceType")
+    provider: str | None
+    status: DeviceStatus
+    make: str | None = None
+    model: str | None = None
+
+
+class PlannedDispatch(WireModel):
+    start: AwareDatetime
+    end: AwareDatetime
+    type: Literal["SMART", "BOOST", "TEST"] | str
+    energy_added_kwh: Decimal | None = Field(alias="energyAddedKwh")
+
+
+class TelemetryReading(WireModel):
+    read_at: AwareDatetime = Field(alias="readAt")
+    consumption_wh: Decimal | None = Field(alias="consumption")
+    consumption_delta_wh: Decimal | None = Field(alias="consumptionDelta")
+    demand_w: Decimal | None = Field(alias="demand")
+    export_wh: Decimal | None = Field(alias="export")
+
+
+class RateRow(WireModel):
+    """One row of Kraken's REST unit-rate or standing-charge answer."""
+
+    value_inc_vat: float
+    value_exc_vat: float | None = None
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    payment_method: str | None = None
+
+
+class RatePage(WireModel):
+    count: int | None = None
+    next: str | None = None
+    results: list[RateRow]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse_answer(model: type[Model], payload: Any, *, operation: str) -> Model:
+    """Validate one answer, turning a shape mismatch into a readable schema error."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in (operation, *first["loc"]))
+        problem = "is missing" if first["type"] == "missing" else f"is invalid ({first['msg']})"
+        raise KrakenSchemaError(
+            f"Kraken's answer changed shape: field {where} {problem}. "
+            "The bridge needs an update for this Kraken version.",
+            operation=operation,
+        ) from None
+
+
+def as_utc_z(when: datetime) -> str:
+    """Kraken's wire format for times: ``2026-03-10T12:00:00Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
