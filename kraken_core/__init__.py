@@ -1,2 +1,3 @@
 """Kraken bridge core."""
+
 __version__ = "0.1.0"

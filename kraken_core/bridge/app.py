@@ -1,0 +1,162 @@
+"""The bridge's HTTP API (v1): REST for devices, Server-Sent Events for changes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel
+
+from kraken_core import __version__
+from kraken_core.engine.events import BridgeEvent, DeviceHub, DeviceRecord, to_json_value
+
+
+class DeviceSummary(BaseModel):
+    id: str
+    kind: str
+    name: str
+
+
+class DeviceDetail(DeviceSummary):
+    available: bool
+    unavailable_reason: str | None
+    updated_at: str | None
+    state: dict[str, Any]
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    account_linked: bool
+    last_success: dict[str, str | None]
+    last_error: dict[str, str | None]
+
+
+HealthSource = Callable[[], Health]
+
+
+def _detail(record: DeviceRecord) -> DeviceDetail:
+    return DeviceDetail(
+        id=record.id,
+        kind=record.kind,
+        name=record.name,
+        available=record.available,
+        unavailable_reason=record.unavailable_reason,
+        updated_at=to_json_value(record.updated_at),
+        state=record.state,
+    )
+
+
+def _sse(event: BridgeEvent) -> ServerSentEvent:
+    return ServerSentEvent(id=str(event.id), event=event.type, data=event.data)
+
+
+def create_app(hub: DeviceHub, token: str, health: HealthSource) -> FastAPI:
+    """The API over ``hub``; every route but ``/api/v1/health`` needs ``token``."""
+    if len(token) < 16:
+        raise ValueError("the bridge token must be at least 16 characters")
+    app = FastAPI(title="Kraken bridge", version=__version__)
+    expected = f"Bearer {token}".encode()
+
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if authorization is None or not secrets.compare_digest(authorization.encode(), expected):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="Missing or wrong bridge token: send 'Authorization: Bearer <token>' "
+                "with the token the bridge printed at start (kraken-bridge token shows it).",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    authorized = [Depends(require_token)]
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "The bridge hit an internal error; see its log for details."},
+            status_code=500,
+        )
+
+    @app.get("/api/v1/health")
+    async def get_health() -> Health:
+        return health()
+
+    @app.get("/api/v1/devices", dependencies=authorized)
+    async def list_devices() -> list[DeviceSummary]:
+        return [DeviceSummary(id=r.id, kind=r.kind, name=r.name) for r in hub.devices.values()]
+
+    @app.get("/api/v1/devices/{device_id}", dependencies=authorized)
+    async def get_device(device_id: str) -> DeviceDetail:
+        record = hub.devices.get(device_id)
+        if record is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND,
+                detail=f"No device {device_id!r} on this bridge; GET /api/v1/devices lists them.",
+            )
+        return _detail(record)
+
+    @app.get("/api/v1/events", dependencies=authorized, response_class=EventSourceResponse)
+    async def events(
+        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    ) -> AsyncIterator[ServerSentEvent]:
+        subscription, unsubscribe = hub.bus.subscribe()
+        try:
+            resume = _parse_event_id(last_event_id)
+            missed = hub.bus.since(resume) if resume is not None else None
+            if resume is not None and missed is not None:
+                for missed_event in missed:
+                    yield _sse(missed_event)
+            else:
+                if resume is not None:
+                    yield ServerSentEvent(
+                        id=str(hub.bus.last_id),
+                        event="resync",
+                        data={"reason": "events since the last one seen are no longer kept"},
+                    )
+                for full_event in _full_state(hub):
+                    yield full_event
+            while (event := await subscription.next()) is not None:
+                yield _sse(event)
+        finally:
+            unsubscribe()
+
+    return app
+
+
+def _parse_event_id(value: str | None) -> int | None:
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+def _full_state(hub: DeviceHub) -> list[ServerSentEvent]:
+    """A fresh client's first events: every device's whole state and availability."""
+    last = str(hub.bus.last_id)
+    out: list[ServerSentEvent] = []
+    for record in hub.devices.values():
+        out.append(
+            ServerSentEvent(
+                id=last,
+                event="state",
+                data={
+                    "device_id": record.id,
+                    "state": record.state,
+                    "updated_at": to_json_value(record.updated_at),
+                },
+            )
+        )
+        out.append(
+            ServerSentEvent(
+                id=last,
+                event="availability",
+                data={
+                    "device_id": record.id,
+                    "available": record.available,
+                    "reason": record.unavailable_reason,
+                },
+            )
+        )
+    return out

@@ -1,0 +1,212 @@
+"""``kraken-bridge serve | snapshot | token``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kraken_core import __version__
+from kraken_core.engine.clock import ScenarioClock, SimulatedClock, SystemClock
+from kraken_core.service import open_service, serve_bridge
+from kraken_core.settings import BridgeSettings, bridge_token
+from kraken_core.simulator.app import Simulator
+from kraken_core.simulator.scenario import (
+    ScenarioError,
+    bundled_scenario_path,
+    load_scenario,
+)
+from kraken_core.simulator.server import run_simulator
+
+DEMO_SCENARIO = "iog_export_ev_demo"
+DEMO_API_KEY = "sk_demo_simulator_key"
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed without a traceback."""
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r} is not a time: use ISO 8601 with a zone, e.g. 2026-03-10T18:00:00Z"
+        ) from None
+    if when.tzinfo is None:
+        raise UsageError(
+            f"--at {text!r} has no time zone: add Z or an offset, e.g. 2026-03-10T18:00:00Z"
+        )
+    return when
+
+
+def _settings(args: argparse.Namespace) -> BridgeSettings:
+    overrides = {
+        key: value
+        for key, value in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+            "data_dir": getattr(args, "data_dir", None),
+            "poll_interval_minutes": getattr(args, "poll_interval", None),
+        }.items()
+        if value is not None
+    }
+    try:
+        return BridgeSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(f"bad setting: {problems}") from None
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    token = bridge_token(settings)
+
+    def ready(url: str) -> None:
+        _print(f"Bridge: {url}")
+        _print(f"Token: {token}")
+        _print(f"Try:   curl -H 'Authorization: Bearer {token}' {url}/api/v1/devices")
+
+    if args.demo:
+        path = Path(args.scenario) if args.scenario else bundled_scenario_path(DEMO_SCENARIO)
+        scenario = load_scenario(path)
+        clock = ScenarioClock(scenario.start, speed=args.speed)
+        async with run_simulator(Simulator(scenario, clock)) as sim:
+            _print(f"Simulator: {sim.url} (scenario {path.name}, speed {args.speed:g}x)")
+            with tempfile.TemporaryDirectory(prefix="kraken-bridge-demo-") as demo_dir:
+                async with open_service(
+                    clock=clock,
+                    api_key=DEMO_API_KEY,
+                    account_number=scenario.account.number,
+                    graphql_url=sim.graphql_url,
+                    rest_url=sim.rest_url,
+                    data_dir=Path(demo_dir),
+                    poll_interval_minutes=settings.poll_interval_minutes,
+                ) as service:
+                    await serve_bridge(
+                        service, token=token, host=settings.host, port=settings.port, on_ready=ready
+                    )
+        return
+    if args.scenario or args.speed != 1.0:
+        raise UsageError("--scenario and --speed only apply with --demo")
+    if settings.api_key is None or settings.account_number is None:
+        raise UsageError(
+            "set KRAKEN_BRIDGE_API_KEY (your Octopus API key) and KRAKEN_BRIDGE_ACCOUNT_NUMBER "
+            "(A-1234ABCD) to serve a real account, or run `kraken-bridge serve --demo`"
+        )
+    async with open_service(
+        clock=SystemClock(),
+        api_key=settings.api_key.get_secret_value(),
+        account_number=settings.account_number,
+        graphql_url=settings.graphql_url,
+        rest_url=settings.rest_url,
+        data_dir=settings.data_dir,
+        poll_interval_minutes=settings.poll_interval_minutes,
+    ) as service:
+        await serve_bridge(
+            service, token=token, host=settings.host, port=settings.port, on_ready=ready
+        )
+
+
+async def _snapshot(args: argparse.Namespace) -> None:
+    scenario = load_scenario(args.scenario)
+    at = parse_time(args.at)
+    if at < scenario.start:
+        raise UsageError(
+            f"--at {args.at} is before the scenario's start ({scenario.start.isoformat()}): "
+            "pick a time at or after it"
+        )
+    clock = SimulatedClock(scenario.start)
+    async with run_simulator(Simulator(scenario, clock)) as sim:
+        with tempfile.TemporaryDirectory(prefix="kraken-bridge-snapshot-") as data_dir:
+            async with open_service(
+                clock=clock,
+                api_key=DEMO_API_KEY,
+                account_number=scenario.account.number,
+                graphql_url=sim.graphql_url,
+                rest_url=sim.rest_url,
+                data_dir=Path(data_dir),
+            ) as service:
+                await service.engine.run_until(clock, at)
+                json.dump(service.snapshot(), sys.stdout, indent=2)
+                sys.stdout.write("\n")
+
+
+def _token(args: argparse.Namespace) -> None:
+    _print(bridge_token(_settings(args)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kraken-bridge",
+        description="Octopus Energy (Kraken) tariffs, meter and EV dispatches for Homey.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log polling details")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="poll Kraken and serve the bridge API")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="where the token and history live")
+    serve.add_argument(
+        "--poll-interval", type=int, choices=(1, 2, 3, 5), help="minutes between live polls"
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="run against the built-in simulator (no account)"
+    )
+    serve.add_argument("--scenario", help="scenario file for --demo (default: bundled IOG demo)")
+    serve.add_argument(
+        "--speed", type=float, default=1.0, help="--demo clock speed (60 = an hour a minute)"
+    )
+
+    snapshot = commands.add_parser(
+        "snapshot", help="run a scenario on a simulated clock and print the devices at a time"
+    )
+    snapshot.add_argument("--scenario", required=True, help="scenario JSON file")
+    snapshot.add_argument("--at", required=True, help="time to stop, e.g. 2026-03-10T18:00:00Z")
+
+    token = commands.add_parser("token", help="print the bridge's bearer token")
+    token.add_argument("--data-dir", type=Path, help="where the token lives")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "serve":
+            if args.speed <= 0:
+                raise UsageError("--speed must be positive")
+            asyncio.run(_serve(args))
+        elif args.command == "snapshot":
+            asyncio.run(_snapshot(args))
+        else:
+            _token(args)
+    except (UsageError, ScenarioError) as exc:
+        print(f"kraken-bridge: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

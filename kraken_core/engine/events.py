@@ -1,0 +1,175 @@
+"""Devices as the bridge publishes them, and the event bus that tells clients what changed.
+
+Every event has an increasing id and is kept in a bounded ring buffer, so a client that
+reconnects with ``Last-Event-ID`` gets what it missed, or learns that it must resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from kraken_core.engine.clock import Clock
+
+DEVICE_KINDS = ("import_tariff", "export_tariff", "energy_account", "smart_energy_device")
+
+
+@dataclass(frozen=True)
+class BridgeEvent:
+    id: int
+    type: str  # state | availability | trigger | resync
+    data: dict[str, Any]
+
+
+class Subscription:
+    """One client's queue of events; overflows (a stuck client) end the subscription."""
+
+    def __init__(self, max_queued: int) -> None:
+        self._queue: asyncio.Queue[BridgeEvent | None] = asyncio.Queue()
+        self._max_queued = max_queued
+        self.overflowed = False
+
+    def offer(self, event: BridgeEvent | None) -> None:
+        if event is not None and self._queue.qsize() >= self._max_queued:
+            self.overflowed = True
+            event = None
+        self._queue.put_nowait(event)
+
+    async def next(self) -> BridgeEvent | None:
+        """The next event, or None when the subscription has ended."""
+        return await self._queue.get()
+
+
+class EventBus:
+    def __init__(self, buffer_size: int = 2000, max_queued: int = 1000) -> None:
+        self._buffer: deque[BridgeEvent] = deque(maxlen=buffer_size)
+        self._subscribers: set[Subscription] = set()
+        self._max_queued = max_queued
+        self._last_id = 0
+        self.closed = False
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    def publish(self, type_: str, data: dict[str, Any]) -> BridgeEvent:
+        self._last_id += 1
+        event = BridgeEvent(self._last_id, type_, data)
+        self._buffer.append(event)
+        for subscription in list(self._subscribers):
+            subscription.offer(event)
+            if subscription.overflowed:
+                self._subscribers.discard(subscription)
+        return event
+
+    def since(self, last_id: int) -> list[BridgeEvent] | None:
+        """Events after ``last_id``, or None when some of them are no longer buffered."""
+        if last_id > self._last_id:
+            return None
+        if last_id == self._last_id:
+            return []
+        oldest = self._buffer[0].id if self._buffer else self._last_id + 1
+        if last_id + 1 < oldest:
+            return None
+        return [event for event in self._buffer if event.id > last_id]
+
+    def subscribe(self) -> tuple[Subscription, Callable[[], None]]:
+        """A new subscription and the function that ends it."""
+        subscription = Subscription(self._max_queued)
+        if self.closed:
+            subscription.offer(None)
+        else:
+            self._subscribers.add(subscription)
+        return subscription, lambda: self._subscribers.discard(subscription)
+
+    def close(self) -> None:
+        """End every subscription (shutdown): open streams finish at once."""
+        self.closed = True
+        for subscription in self._subscribers:
+            subscription.offer(None)
+        self._subscribers.clear()
+
+
+def to_json_value(value: Any) -> Any:
+    """State values as JSON: UTC times with Z, enums by value, dataclasses as objects."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float):
+        return round(value, 4)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json_value(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class DeviceRecord:
+    id: str
+    kind: str
+    name: str
+    available: bool = False
+    unavailable_reason: str | None = "Waiting for the first answer from Octopus"
+    updated_at: datetime | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class DeviceHub:
+    """The devices the bridge serves; publishes an event only when a value changes."""
+
+    def __init__(self, bus: EventBus, clock: Clock) -> None:
+        self.bus = bus
+        self._clock = clock
+        self.devices: dict[str, DeviceRecord] = {}
+
+    def ensure(self, device_id: str, kind: str, name: str) -> DeviceRecord:
+        if kind not in DEVICE_KINDS:
+            raise ValueError(f"unknown device kind {kind!r}")
+        record = self.devices.get(device_id)
+        if record is None:
+            record = DeviceRecord(device_id, kind, name)
+            self.devices[device_id] = record
+        record.name = name
+        return record
+
+    def set_state(self, device_id: str, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge ``state`` (any JSON-able values) into the device; return what changed."""
+        record = self.devices[device_id]
+        encoded = {key: to_json_value(value) for key, value in state.items()}
+        changed = {
+            k: v for k, v in encoded.items() if k not in record.state or record.state[k] != v
+        }
+        if changed:
+            record.state.update(changed)
+            record.updated_at = self._clock.now()
+            self.bus.publish(
+                "state",
+                {
+                    "device_id": device_id,
+                    "state": changed,
+                    "updated_at": to_json_value(record.updated_at),
+                },
+            )
+        return changed
+
+    def set_availability(self, device_id: str, available: bool, reason: str | None) -> None:
+        record = self.devices[device_id]
+        reason = None if available else reason
+        if record.available == available and record.unavailable_reason == reason:
+            return
+        record.available, record.unavailable_reason = available, reason
+        self.bus.publish(
+            "availability", {"device_id": device_id, "available": available, "reason": reason}
+        )

@@ -1,0 +1,430 @@
+"""The polling engine: what to ask Kraken and when, on the injected clock.
+
+One job per data kind (account, tariffs, device states + dispatches, telemetry), each
+with its own schedule and backoff, plus a slot job that recomputes prices at every
+half-hour boundary without asking Kraken anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from kraken_core.domain.dispatch import (
+    PlannedDispatch,
+    counted_windows,
+    dispatches_honoured,
+    smart_device_state,
+)
+from kraken_core.domain.tariff import DispatchWindow, tariff_state
+from kraken_core.domain.timeline import (
+    LONDON,
+    SLOT,
+    RatePeriod,
+    half_hour_rates,
+    local_day,
+    local_day_bounds,
+    slot_start,
+)
+from kraken_core.engine.clock import Clock, SimulatedClock
+from kraken_core.engine.events import DeviceHub
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.kraken.errors import KrakenError, KrakenNoData, KrakenThrottled
+from kraken_core.kraken.models import RateRow, SmartFlexDevice, TelemetryReading
+from kraken_core.store.db import Store
+
+log = logging.getLogger(__name__)
+
+UNIT_RATES = "standard-unit-rates"
+STANDING_CHARGES = "standing-charges"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    poll_interval: timedelta = timedelta(minutes=1)
+    account_interval: timedelta = timedelta(minutes=30)
+    publication_poll: timedelta = timedelta(minutes=5)
+    publication_time: time = time(16, 0)  # UK time tomorrow's day-ahead prices appear
+    jitter_s: tuple[float, float] = (5.0, 25.0)
+    backoff_cap: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class MeterPoint:
+    mpan: str
+    direction: str
+    product_code: str
+    tariff_code: str
+    telemetry_device_id: str | None
+
+    @property
+    def device_id(self) -> str:
+        kind = "export_tariff" if self.direction == "EXPORT" else "import_tariff"
+        return f"{kind}.{self.mpan}"
+
+
+@dataclass
+class TariffRates:
+    """Rows known for one tariff and kind, and the span they are known to cover."""
+
+    rows: list[RatePeriod] = field(default_factory=list)
+    known: tuple[datetime, datetime] | None = None
+    slots: dict[datetime, float] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    name: str
+    due: datetime
+    failures: int = 0
+    last_success: datetime | None = None
+    last_error: str | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        client: KrakenClient,
+        clock: Clock,
+        hub: DeviceHub,
+        store: Store,
+        settings: EngineSettings | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.hub = hub
+        self.store = store
+        self.settings = settings or EngineSettings()
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
+        now = clock.now()
+        self.jobs: dict[str, Job] = {
+            name: Job(name, now) for name in ("account", "tariffs", "devices", "telemetry")
+        }
+        self.jobs["slot"] = Job("slot", slot_start(now) + SLOT)
+        self._runners: dict[str, Callable[[], Awaitable[None]]] = {
+            "account": self._poll_account,
+            "tariffs": self._poll_tariffs,
+            "devices": self._poll_devices,
+            "telemetry": self._poll_telemetry,
+            "slot": self._noop,
+        }
+        self.account_number = client.account_number
+        self.meter_points: list[MeterPoint] = []
+        self.rates: dict[tuple[str, str], TariffRates] = {}
+        self.smart_devices: dict[str, SmartFlexDevice] = {}
+        self.planned: dict[str, list[PlannedDispatch]] = {}
+        self.latest_reading: TelemetryReading | None = None
+
+    # --- scheduling ---------------------------------------------------------------------
+
+    def next_due(self) -> datetime:
+        return min(job.due for job in self.jobs.values())
+
+    async def run_due(self) -> None:
+        """Run every job that is due now (in dependency order), then republish states."""
+        now = self.clock.now()
+        for job in self.jobs.values():
+            if job.due <= now:
+                await self._run(job)
+        self.recompute()
+
+    async def run_forever(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.next_due())
+            await self.run_due()
+
+    async def run_until(self, clock: SimulatedClock, at: datetime) -> None:
+        """Drive a simulated clock job by job up to ``at`` (snapshot, tests)."""
+        while self.next_due() <= at:
+            clock.set(max(clock.now(), self.next_due()))
+            await self.run_due()
+        clock.set(at)
+        self.recompute()
+
+    def _jittered(self, when: datetime) -> datetime:
+        """``when`` moved off the minute boundary (Octopus asks for no :00/:30 polls)."""
+        low, high = self.settings.jitter_s
+        return when.replace(second=0, microsecond=0) + timedelta(
+            seconds=self._rng.uniform(low, high)
+        )
+
+    async def _run(self, job: Job) -> None:
+        now = self.clock.now()
+        try:
+            await self._runners[job.name]()
+        except KrakenThrottled as exc:
+            job.failures += 1
+            job.last_error = str(exc)
+            job.due = self._jittered(exc.retry_at or now + self.settings.backoff_cap)
+            log.warning("%s paused: %s", job.name, exc)
+            return
+        except KrakenNoData as exc:
+            job.last_error = str(exc)  # keep cached data; not a failure
+        except KrakenError as exc:
+            job.failures += 1
+            job.last_error = str(exc)
+            backoff = min(timedelta(minutes=job.failures), self.settings.backoff_cap)
+            job.due = self._jittered(now + backoff)
+            log.warning("%s failed (%d in a row): %s", job.name, job.failures, exc)
+            return
+        else:
+            job.failures, job.last_error = 0, None
+        job.last_success = now
+        job.due = self._next_due(job.name, now)
+
+    def _next_due(self, name: str, now: datetime) -> datetime:
+        if name == "slot":
+            return slot_start(now) + SLOT
+        if name == "account":
+            return self._jittered(now + self.settings.account_interval)
+        if name == "tariffs":
+            return self._next_tariff_poll(now)
+        return self._jittered(now + self.settings.poll_interval)
+
+    def _next_tariff_poll(self, now: datetime) -> datetime:
+        """Only while tomorrow's prices are missing and due, every few minutes."""
+        today = local_day(now)
+        publication = datetime.combine(today, self.settings.publication_time, LONDON)
+        if not self._tomorrow_known(now):
+            if now >= publication:
+                return self._jittered(now + self.settings.publication_poll)
+            return self._jittered(publication)
+        return self._jittered(publication + timedelta(days=1))
+
+    def _tomorrow_known(self, now: datetime) -> bool:
+        _, want_to = self._rate_window(now)
+        return all(
+            rates.known is not None and rates.known[1] >= want_to
+            for (_, kind), rates in self.rates.items()
+            if kind == UNIT_RATES
+        )
+
+    @staticmethod
+    def _rate_window(now: datetime) -> tuple[datetime, datetime]:
+        today = local_day(now)
+        return local_day_bounds(today)[0], local_day_bounds(today + timedelta(days=1))[1]
+
+    async def _noop(self) -> None:
+        return None
+
+    # --- polls --------------------------------------------------------------------------
+
+    async def _poll_account(self) -> None:
+        account = await self.client.account()
+        now = self.clock.now()
+        points: list[MeterPoint] = []
+        for agreement in account.electricity_agreements:
+            if agreement.valid_from is not None and agreement.valid_from > now:
+                continue
+            if agreement.valid_to is not None and agreement.valid_to <= now:
+                continue
+            tariff = agreement.tariff
+            if tariff is None or not tariff.product_code or not tariff.tariff_code:
+                continue
+            wire_point = agreement.meter_point
+            telemetry_id = next(
+                (
+                    m.smart_import_meter.device_id
+                    for m in wire_point.meters
+                    if m.smart_import_meter is not None and m.smart_import_meter.device_id
+                ),
+                None,
+            )
+            points.append(
+                MeterPoint(
+                    mpan=wire_point.mpan,
+                    direction=wire_point.direction or "IMPORT",
+                    product_code=tariff.product_code,
+                    tariff_code=tariff.tariff_code,
+                    telemetry_device_id=telemetry_id,
+                )
+            )
+        changed = {p.tariff_code for p in points} != {p.tariff_code for p in self.meter_points}
+        self.meter_points = points
+        for point in points:
+            for kind in (UNIT_RATES, STANDING_CHARGES):
+                if (point.tariff_code, kind) not in self.rates:
+                    rows, known = await self.store.load_rates(point.tariff_code, kind)
+                    rates = TariffRates(rows=rows, known=known)
+                    self.rates[(point.tariff_code, kind)] = rates
+        if changed:
+            self.jobs["tariffs"].due = now
+        self._register_devices()
+
+    async def _poll_tariffs(self) -> None:
+        now = self.clock.now()
+        want_from, want_to = self._rate_window(now)
+        for point in self.meter_points:
+            for kind in (UNIT_RATES, STANDING_CHARGES):
+                rates = self.rates.setdefault((point.tariff_code, kind), TariffRates())
+                await self._fetch_missing(point, kind, rates, want_from, want_to)
+                rates.slots = half_hour_rates(rates.rows, want_from, want_to)
+
+    async def _fetch_missing(
+        self,
+        point: MeterPoint,
+        kind: str,
+        rates: TariffRates,
+        want_from: datetime,
+        want_to: datetime,
+    ) -> None:
+        """Fetch only the part of [want_from, want_to) not already known."""
+        if rates.known is not None and rates.known[0] <= want_from:
+            if rates.known[1] >= want_to:
+                return
+            fetch_from = max(rates.known[1], want_from)
+        else:
+            fetch_from = want_from
+        fetch = self.client.unit_rates if kind == UNIT_RATES else self.client.standing_charges
+        answer = await fetch(point.product_code, point.tariff_code, fetch_from, want_to)
+        rows = [_rate_period(row) for row in answer]
+        if not rows:
+            return
+        open_ended = any(row.valid_to is None for row in rows)
+        known_until = (
+            want_to
+            if open_ended
+            else min(want_to, max(row.valid_to for row in rows if row.valid_to is not None))
+        )
+        known_from = min(fetch_from, rates.known[0]) if rates.known else fetch_from
+        rates.rows = sorted(
+            {(r.valid_from, r.payment_method): r for r in [*rates.rows, *rows]}.values(),
+            key=lambda r: r.valid_from,
+        )
+        rates.known = (known_from, max(known_until, rates.known[1]) if rates.known else known_until)
+        await self.store.save_rates(point.tariff_code, kind, rows, *rates.known)
+
+    async def _poll_devices(self) -> None:
+        devices = await self.client.devices()
+        self.smart_devices = {device.id: device for device in devices}
+        for device in devices:
+            if not dispatches_honoured(device.status.current_state):
+                self.planned[device.id] = []
+                continue
+            try:
+                answer = await self.client.planned_dispatches(device.id)
+            except KrakenNoData:
+                continue  # keep the cached dispatches
+            self.planned[device.id] = [
+                PlannedDispatch(
+                    start=d.start,
+                    end=d.end,
+                    type=str(d.type),
+                    energy_kwh=float(d.energy_added_kwh) if d.energy_added_kwh else None,
+                )
+                for d in answer
+            ]
+        self._register_devices()
+
+    async def _poll_telemetry(self) -> None:
+        telemetry_id = next(
+            (
+                p.telemetry_device_id
+                for p in self.meter_points
+                if p.direction == "IMPORT" and p.telemetry_device_id
+            ),
+            None,
+        )
+        if telemetry_id is None:
+            return
+        readings = await self.client.telemetry(telemetry_id)
+        if readings:
+            self.latest_reading = max(readings, key=lambda r: r.read_at)
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def _register_devices(self) -> None:
+        for point in self.meter_points:
+            label = "Export tariff" if point.direction == "EXPORT" else "Import tariff"
+            kind = point.device_id.split(".", 1)[0]
+            self.hub.ensure(point.device_id, kind, f"{label} ({point.product_code})")
+        if self.meter_points:
+            self.hub.ensure(
+                f"energy_account.{self.account_number}",
+                "energy_account",
+                f"Octopus account {self.account_number}",
+            )
+        for device in self.smart_devices.values():
+            name = " ".join(part for part in (device.make, device.model) if part) or "EV"
+            self.hub.ensure(f"smart_energy_device.{device.id}", "smart_energy_device", name)
+
+    def counted_dispatches(self) -> list[DispatchWindow]:
+        windows: list[DispatchWindow] = []
+        for device_id, device in self.smart_devices.items():
+            windows += counted_windows(device.status.current_state, self.planned.get(device_id, []))
+        return windows
+
+    def recompute(self) -> None:
+        """Publish every device's state for ``now`` (events only for changed values)."""
+        now = self.clock.now()
+        dispatches = self.counted_dispatches()
+        for point in self.meter_points:
+            unit = self.rates.get((point.tariff_code, UNIT_RATES), TariffRates())
+            standing = self.rates.get((point.tariff_code, STANDING_CHARGES), TariffRates())
+            state = tariff_state(
+                unit.slots,
+                now,
+                standing_charge=standing.slots.get(slot_start(now)),
+                product_code=point.product_code,
+                tariff_code=point.tariff_code,
+                dispatches=dispatches if point.direction == "IMPORT" else (),
+            )
+            self.hub.set_state(point.device_id, vars(state))
+            reason = None
+            if state.unit_rate is None:
+                error = self.jobs["tariffs"].last_error
+                reason = "No unit rate known for this half-hour yet" + (
+                    f": {error}" if error else ""
+                )
+            self.hub.set_availability(point.device_id, state.unit_rate is not None, reason)
+        self._publish_account()
+        for device_id, device in self.smart_devices.items():
+            hub_id = f"smart_energy_device.{device_id}"
+            smart = smart_device_state(
+                device.status.current_state, self.planned.get(device_id, []), now
+            )
+            self.hub.set_state(hub_id, {"kraken_device_id": device_id, **vars(smart)})
+            self.hub.set_availability(hub_id, True, None)
+
+    def _publish_account(self) -> None:
+        if not self.meter_points:
+            return
+        hub_id = f"energy_account.{self.account_number}"
+        reading = self.latest_reading
+        self.hub.set_state(
+            hub_id,
+            {
+                "power_w": float(reading.demand_w) if reading and reading.demand_w else None,
+                "import_kwh_total": _kwh(reading.consumption_wh) if reading else None,
+                "export_kwh_total": _kwh(reading.export_wh) if reading else None,
+                "import_kwh_today": None,
+                "export_kwh_today": None,
+                "import_cost_today": None,
+                "export_value_today": None,
+            },
+        )
+        has_meter = any(p.telemetry_device_id for p in self.meter_points)
+        self.hub.set_availability(
+            hub_id,
+            reading is not None,
+            "Waiting for the first Home Mini reading"
+            if has_meter
+            else "No Octopus Home Mini on this account: live meter readings are not available",
+        )
+
+
+def _kwh(wh: object) -> float | None:
+    return None if wh is None else round(float(str(wh)) / 1000, 3)
+
+
+def _rate_period(row: RateRow) -> RatePeriod:
+    return RatePeriod(
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        value_inc_vat=row.value_inc_vat,
+        payment_method=row.payment_method,
+    )

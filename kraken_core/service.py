@@ -1,0 +1,137 @@
+"""Assembles the service: Kraken client, store, engine, device hub and HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import uvicorn
+
+from kraken_core import __version__
+from kraken_core.bridge.app import Health, create_app
+from kraken_core.engine.clock import Clock
+from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
+from kraken_core.engine.poller import Engine, EngineSettings
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.store.db import Store
+
+DATABASE_FILE = "history.sqlite3"
+
+
+@dataclass
+class Service:
+    client: KrakenClient
+    engine: Engine
+    hub: DeviceHub
+    store: Store
+    clock: Clock
+
+    def health(self) -> Health:
+        jobs = self.engine.jobs.values()
+        return Health(
+            status="ok",
+            version=__version__,
+            account_linked=bool(self.engine.meter_points),
+            last_success={job.name: to_json_value(job.last_success) for job in jobs},
+            last_error={job.name: job.last_error for job in jobs},
+        )
+
+    def snapshot(self) -> dict[str, object]:
+        """The documented ``snapshot`` output for the clock's now."""
+        order = {kind: index for index, kind in enumerate(DEVICE_KINDS)}
+        records = sorted(self.hub.devices.values(), key=lambda r: (order[r.kind], r.id))
+        return {
+            "at": to_json_value(self.clock.now()),
+            "devices": [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "name": r.name,
+                    "available": r.available,
+                    "state": r.state,
+                }
+                for r in records
+            ],
+        }
+
+
+@contextlib.asynccontextmanager
+async def open_service(
+    *,
+    clock: Clock,
+    api_key: str,
+    account_number: str,
+    graphql_url: str,
+    rest_url: str,
+    data_dir: Path,
+    poll_interval_minutes: int = 1,
+    engine_settings: EngineSettings | None = None,
+) -> AsyncIterator[Service]:
+    settings = engine_settings or EngineSettings(
+        poll_interval=timedelta(minutes=poll_interval_minutes)
+    )
+    store = await Store.open(data_dir / DATABASE_FILE)
+    try:
+        async with KrakenClient(
+            api_key=api_key,
+            account_number=account_number,
+            clock=clock,
+            graphql_url=graphql_url,
+            rest_url=rest_url,
+        ) as client:
+            hub = DeviceHub(EventBus(), clock)
+            engine = Engine(client, clock, hub, store, settings)
+            yield Service(client, engine, hub, store, clock)
+    finally:
+        await store.close()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_bridge(
+    service: Service,
+    *,
+    token: str,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+) -> None:
+    """Poll and serve until SIGINT/SIGTERM; open event streams end at once on shutdown."""
+    app = create_app(service.hub, token, service.health)
+    sock = bind_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=3, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    await service.engine.run_due()  # devices exist before the first client asks
+    engine_task = asyncio.create_task(service.engine.run_forever(), name="engine")
+    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
+    # uvicorn offers flags, not events, for "started" and "should exit".
+    while not server.started and not server_task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.02)
+    shown_host = f"[{host}]" if ":" in host else host
+    on_ready(f"http://{shown_host}:{bound_port}")
+    try:
+        while not server.should_exit and not server_task.done() and not engine_task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    finally:
+        service.hub.bus.close()
+        server.should_exit = True
+        engine_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await engine_task
+        await server_task

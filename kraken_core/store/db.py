@@ -1,0 +1,134 @@
+"""SQLite history (aiosqlite): the embedded default store.
+
+Schema changes are numbered migrations applied in order at open; the database is in WAL
+mode so readers never wait for the poller's writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from kraken_core.domain.timeline import RatePeriod
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: tariff rows as Kraken publishes them, and how far each tariff is known.
+    """
+    CREATE TABLE rate_rows (
+        tariff_code TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        valid_from TEXT NOT NULL,
+        valid_to TEXT,
+        value_inc_vat REAL NOT NULL,
+        payment_method TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (tariff_code, kind, valid_from, payment_method)
+    );
+    CREATE TABLE rate_coverage (
+        tariff_code TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        known_from TEXT NOT NULL,
+        known_until TEXT NOT NULL,
+        PRIMARY KEY (tariff_code, kind)
+    );
+    """,
+)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat()
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+class Store:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path)
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        store = cls(connection)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    async def save_rates(
+        self,
+        tariff_code: str,
+        kind: str,
+        rows: Sequence[RatePeriod],
+        known_from: datetime,
+        known_until: datetime,
+    ) -> None:
+        """Store fetched rows and widen what is known for the tariff, in one transaction."""
+        await self._db.executemany(
+            "INSERT OR REPLACE INTO rate_rows VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    tariff_code,
+                    kind,
+                    _iso(row.valid_from),
+                    _iso(row.valid_to) if row.valid_to else None,
+                    row.value_inc_vat,
+                    row.payment_method or "",
+                )
+                for row in rows
+            ],
+        )
+        await self._db.execute(
+            """
+            INSERT INTO rate_coverage VALUES (?, ?, ?, ?)
+            ON CONFLICT (tariff_code, kind) DO UPDATE SET
+                known_from = min(known_from, excluded.known_from),
+                known_until = max(known_until, excluded.known_until)
+            """,
+            (tariff_code, kind, _iso(known_from), _iso(known_until)),
+        )
+        await self._db.commit()
+
+    async def load_rates(
+        self, tariff_code: str, kind: str
+    ) -> tuple[list[RatePeriod], tuple[datetime, datetime] | None]:
+        """Stored rows of a tariff and the span they are known to cover."""
+        async with self._db.execute(
+            "SELECT valid_from, valid_to, value_inc_vat, payment_method FROM rate_rows "
+            "WHERE tariff_code = ? AND kind = ? ORDER BY valid_from",
+            (tariff_code, kind),
+        ) as cursor:
+            rows = [
+                RatePeriod(
+                    valid_from=_parse(valid_from),
+                    valid_to=_parse(valid_to) if valid_to else None,
+                    value_inc_vat=float(value),
+                    payment_method=method or None,
+                )
+                for valid_from, valid_to, value, method in await cursor.fetchall()
+            ]
+        async with self._db.execute(
+            "SELECT known_from, known_until FROM rate_coverage WHERE tariff_code = ? AND kind = ?",
+            (tariff_code, kind),
+        ) as cursor:
+            span = await cursor.fetchone()
+        return rows, (_parse(span[0]), _parse(span[1])) if span else None
