@@ -1,0 +1,47 @@
+# Two commands matter: `make run` (the demo) and `make test` (every check).
+# Both set up what is missing first: a virtual environment in .venv and node_modules.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ARGS ?=
+
+.PHONY: setup run test lint typecheck pytest node-test validate bench clean
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+run: setup
+	$(BIN)/kraken-bridge serve --demo $(ARGS)
+
+test: setup lint typecheck pytest node-test validate
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+pytest: $(PY_STAMP)
+	$(BIN)/pytest
+
+node-test: setup
+	npm test
+
+validate: $(NODE_STAMP)
+	npm run validate
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
