@@ -1,0 +1,79 @@
+"""Start the real ``kraken-bridge`` as a child process, the way a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "tests" / "scenarios"
+BRIDGE = Path(sys.executable).with_name("kraken-bridge")
+
+
+@dataclass
+class RunningBridge:
+    process: subprocess.Popen[str]
+    url: str
+    token: str
+    output: list[str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def running_bridge(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout_s: float = 30
+) -> Iterator[RunningBridge]:
+    """Run ``kraken-bridge serve ARGS --port 0`` until the block ends (SIGTERM)."""
+    process = subprocess.Popen(
+        [
+            str(BRIDGE),
+            "serve",
+            *args,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line.rstrip("\n"))
+            if line.startswith("Token:"):
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not ready.wait(0.05):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("bridge did not start:\n" + "\n".join(output))
+        url = next(line.split(" ", 1)[1] for line in output if line.startswith("Bridge: "))
+        token = next(line.split(" ", 1)[1] for line in output if line.startswith("Token: "))
+        yield RunningBridge(process, url, token, output)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
