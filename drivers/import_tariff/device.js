@@ -1,0 +1,12 @@
+'use strict';
+
+const { BridgeDevice } = require('../../homey_shim/bridge_device');
+const { STATE_MAPS } = require('../../homey_shim/state_maps');
+
+class ImportTariffDevice extends BridgeDevice {
+  get stateMap() {
+    return STATE_MAPS.import_tariff;
+  }
+}
+
+module.exports = ImportTariffDevice;

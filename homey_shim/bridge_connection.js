@@ -1,0 +1,262 @@
+'use strict';
+
+/*
+ * The app's single connection to the bridge: one client, one event stream, and the
+ * latest known view of every bridge device (a cache of the bridge's own state, so a
+ * device that subscribes late is current at once). Devices subscribe to their own id
+ * and get back the function that unsubscribes them.
+ *
+ * A listener receives plain objects:
+ *   {type: 'state', state, updatedAt, full}       changed fields (full: the whole state)
+ *   {type: 'availability', available, reason, error}  the bridge's view of the device
+ *   {type: 'trigger', card, tokens}               a flow card the bridge fired
+ *   {type: 'bridge', connected: true}             the bridge is reachable (again)
+ *   {type: 'bridge', connected: false, error}     it is not (error: a BridgeError)
+ */
+
+const { BridgeClient } = require('./bridge_client');
+const { EventStream } = require('./event_stream');
+const { BridgeConfigError } = require('./errors');
+
+const NOT_CONFIGURED = () => new BridgeConfigError('not_configured', 'No bridge address and token configured yet');
+
+class BridgeConnection {
+  /**
+   * @param {object} options
+   * @param {object} options.homey  for timers (cleared by Homey on uninit)
+   * @param {typeof fetch} [options.fetch]
+   * @param {(...args: any[]) => void} [options.log]
+   * @param {object} [options.stream]  EventStream tuning: initialDelayMs, maxDelayMs, idleTimeoutMs
+   */
+  constructor({ homey, fetch = globalThis.fetch, log = () => {}, stream = {} }) {
+    this._homey = homey;
+    this._fetch = fetch;
+    this._log = log;
+    this._streamOptions = stream;
+    this._client = null;
+    this._stream = null;
+    this._status = 'idle'; // idle | connecting | up | down
+    this._error = NOT_CONFIGURED();
+    this._listeners = new Map(); // device id → Set<listener>
+    this._snapshots = new Map(); // device id → {state, available, reason, updatedAt}
+  }
+
+  get configured() {
+    return this._client !== null;
+  }
+
+  /** The shared BridgeClient, or null before configure(). */
+  get client() {
+    return this._client;
+  }
+
+  get connected() {
+    return this._status === 'up';
+  }
+
+  /** Why the bridge is not reachable now, or null. */
+  get lastError() {
+    return this._status === 'up' ? null : this._error;
+  }
+
+  /** (Re)connects with a bridge address and token; existing subscriptions carry over. */
+  async configure({ url, token }) {
+    const client = new BridgeClient({ url, token, fetch: this._fetch, timers: this._homey });
+    await this._stopStream();
+    this._client = client;
+    this._snapshots.clear();
+    this._status = 'connecting';
+    this._stream = new EventStream({
+      ...this._streamOptions,
+      timers: this._homey,
+      open: ({ lastEventId, signal }) => client.openEventStream({ lastEventId, signal }),
+      onEvent: event => this._onStreamEvent(event),
+      onOpen: info => this._onOpen(info),
+      onDrop: err => this._log(`event stream dropped (${err.message}), reconnecting`),
+      onFailure: (err, info) => this._onFailure(err, info),
+    });
+    this._log(`connecting to bridge at ${client.baseUrl}`);
+    this._stream.start();
+  }
+
+  async stop() {
+    await this._stopStream();
+    this._status = 'idle';
+  }
+
+  /**
+   * @param {string} deviceId  bridge device id, e.g. "import_tariff.1900000000001"
+   * @param {(event: object) => void} listener
+   * @returns {() => void} unsubscribe
+   */
+  subscribe(deviceId, listener) {
+    if (!this._listeners.has(deviceId)) this._listeners.set(deviceId, new Set());
+    this._listeners.get(deviceId).add(listener);
+    queueMicrotask(() => this._greet(deviceId, listener));
+    return () => {
+      const set = this._listeners.get(deviceId);
+      if (!set) return;
+      set.delete(listener);
+      if (set.size === 0) this._listeners.delete(deviceId);
+    };
+  }
+
+  /** The cached view of one device, or undefined. */
+  snapshot(deviceId) {
+    return this._snapshots.get(deviceId);
+  }
+
+  /** Re-reads one device's full state from the bridge and hands it to its listeners. */
+  async refreshDevice(deviceId) {
+    if (!this._client) return;
+    const client = this._client;
+    try {
+      const device = await client.getDevice(deviceId);
+      if (client === this._client) this._applyDevice(deviceId, device);
+    } catch (err) {
+      if (client !== this._client) return;
+      if (err.code === 'not_found') {
+        this._emit(deviceId, { type: 'availability', available: false, reason: null, error: err });
+      } else {
+        this._log(`refreshing ${deviceId} failed: ${err.message}`);
+      }
+    }
+  }
+
+  /** Re-reads every subscribed device (after a resync or an outage). */
+  async refreshAll() {
+    await Promise.all([...this._listeners.keys()].map(id => this.refreshDevice(id)));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  async _stopStream() {
+    const stream = this._stream;
+    this._stream = null;
+    if (stream) await stream.stop();
+  }
+
+  _greet(deviceId, listener) {
+    const set = this._listeners.get(deviceId);
+    if (!set || !set.has(listener)) return;
+    if (!this._client || this._status === 'down') {
+      safeCall(listener, { type: 'bridge', connected: false, error: this._error });
+      return;
+    }
+    const snapshot = this._snapshots.get(deviceId);
+    if (snapshot) {
+      safeCall(listener, { type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true });
+      safeCall(listener, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
+    } else if (this._status === 'up') {
+      this.refreshDevice(deviceId);
+    }
+    // While connecting, the stream's opening burst (or the refresh after a resume) covers it.
+  }
+
+  _onOpen({ resumed }) {
+    const wasDown = this._status === 'down';
+    this._status = 'up';
+    this._error = null;
+    this._log(`event stream open${resumed ? ` (resuming after event ${this._stream && this._stream.lastEventId})` : ''}`);
+    this._emitAll({ type: 'bridge', connected: true });
+    if (resumed || wasDown) this.refreshAll();
+  }
+
+  _onFailure(err, { attempt, delayMs }) {
+    const changed = this._status !== 'down' || !this._error || this._error.message !== err.message;
+    this._status = 'down';
+    this._error = err;
+    this._log(`bridge unreachable (attempt ${attempt}, next in ${delayMs} ms): ${err.message}`);
+    if (changed) this._emitAll({ type: 'bridge', connected: false, error: err });
+  }
+
+  _onStreamEvent({ event, data }) {
+    let payload;
+    try {
+      payload = JSON.parse(data);
+    } catch (err) {
+      this._log(`ignoring ${event} event that is not JSON`);
+      return;
+    }
+    const deviceId = payload && payload.device_id;
+    switch (event) {
+      case 'state': {
+        const state = payload.state && typeof payload.state === 'object' ? payload.state : {};
+        const snapshot = this._snapshotFor(deviceId);
+        Object.assign(snapshot.state, state);
+        if (payload.updated_at) snapshot.updatedAt = payload.updated_at;
+        this._emit(deviceId, { type: 'state', state, updatedAt: payload.updated_at || null, full: false });
+        break;
+      }
+      case 'availability': {
+        const snapshot = this._snapshotFor(deviceId);
+        snapshot.available = payload.available !== false;
+        snapshot.reason = payload.reason || null;
+        this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
+        break;
+      }
+      case 'trigger':
+        this._emit(deviceId, { type: 'trigger', card: payload.card, tokens: payload.tokens || {} });
+        break;
+      case 'resync':
+        this._log(`bridge asked for a resync: ${payload.reason || 'no reason given'}`);
+        this._snapshots.clear();
+        this.refreshAll();
+        break;
+      default:
+        this._log(`ignoring unknown event "${event}"`);
+    }
+  }
+
+  _snapshotFor(deviceId) {
+    let snapshot = this._snapshots.get(deviceId);
+    if (!snapshot) {
+      snapshot = { state: {}, available: true, reason: null, updatedAt: null };
+      this._snapshots.set(deviceId, snapshot);
+    }
+    return snapshot;
+  }
+
+  /** A full GET answer; skipped when the stream already brought something newer. */
+  _applyDevice(deviceId, device) {
+    const cached = this._snapshots.get(deviceId);
+    if (cached && isOlder(device.updated_at, cached.updatedAt)) return;
+    const snapshot = {
+      state: { ...device.state },
+      available: device.available !== false,
+      reason: device.unavailable_reason || null,
+      updatedAt: device.updated_at || null,
+    };
+    this._snapshots.set(deviceId, snapshot);
+    this._emit(deviceId, { type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true });
+    this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
+  }
+
+  _emit(deviceId, event) {
+    const set = deviceId && this._listeners.get(deviceId);
+    if (!set) return;
+    for (const listener of [...set]) safeCall(listener, event);
+  }
+
+  _emitAll(event) {
+    for (const set of this._listeners.values()) {
+      for (const listener of [...set]) safeCall(listener, event);
+    }
+  }
+}
+
+function isOlder(candidate, current) {
+  const a = Date.parse(candidate);
+  const b = Date.parse(current);
+  return Number.isFinite(a) && Number.isFinite(b) && a < b;
+}
+
+function safeCall(listener, event) {
+  try {
+    listener(event);
+  } catch (err) {
+    // Listeners handle their own errors; one device must not break the others.
+  }
+}
+
+module.exports = { BridgeConnection };

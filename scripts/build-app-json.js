@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+'use strict';
+
+/*
+ * Builds app.json from .homeycompose/ and drivers/*\/driver.compose.json, the way
+ * the Athom CLI's compose step does for the parts this app uses (the CLI needs
+ * Node >= 22, which Homey's own runtime and our CI do not have).
+ *
+ * Sources:
+ *   .homeycompose/app.json                      the app manifest
+ *   .homeycompose/capabilities/<id>.json        custom capabilities
+ *   .homeycompose/flow/<type>/<id>.json         app flow cards
+ *   .homeycompose/drivers/templates/<id>.json   driver templates ("$extends")
+ *   drivers/<id>/driver.compose.json            driver manifest
+ *   drivers/<id>/driver.settings.compose.json   driver settings (array)
+ *   drivers/<id>/driver.flow.compose.json       device flow cards (device arg added)
+ * In driver files, {{driverId}}, {{driverPath}} and {{driverAssetsPath}} are replaced.
+ *
+ * Usage: node scripts/build-app-json.js [--check]
+ *   --check  exit 1 when the committed app.json differs from what would be built
+ */
+
+const fs = require('fs');
+const path = require('path');
+
+const FLOW_TYPES = ['triggers', 'conditions', 'actions'];
+const COMMENT = 'This file is generated. Edit .homeycompose/ and drivers/*/driver.compose.json, then run npm run build:manifest';
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path.relative(process.cwd(), file)}: ${err.message}`);
+  }
+}
+
+function readJsonDir(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir)
+    .filter(name => name.endsWith('.json'))
+    .sort()
+    .map(name => [path.basename(name, '.json'), readJson(path.join(dir, name))]);
+}
+
+function fillDriverPlaceholders(value, driverId) {
+  const text = JSON.stringify(value)
+    .replaceAll('{{driverId}}', driverId)
+    .replaceAll('{{driverPath}}', `/drivers/${driverId}`)
+    .replaceAll('{{driverAssetsPath}}', `/drivers/${driverId}/assets`);
+  return JSON.parse(text);
+}
+
+function buildDriver(root, driverId, templates, flow) {
+  const dir = path.join(root, 'drivers', driverId);
+  const compose = readJson(path.join(dir, 'driver.compose.json'));
+  const extendsIds = [].concat(compose.$extends || []);
+  const merged = {};
+  for (const templateId of extendsIds) {
+    if (!templates[templateId]) throw new Error(`drivers/${driverId}: unknown template "${templateId}"`);
+    Object.assign(merged, templates[templateId]);
+  }
+  Object.assign(merged, compose);
+  delete merged.$extends;
+
+  const settingsFile = path.join(dir, 'driver.settings.compose.json');
+  if (fs.existsSync(settingsFile)) merged.settings = readJson(settingsFile);
+
+  const driver = fillDriverPlaceholders({ id: driverId, ...merged }, driverId);
+
+  const flowFile = path.join(dir, 'driver.flow.compose.json');
+  if (fs.existsSync(flowFile)) {
+    const driverFlow = fillDriverPlaceholders(readJson(flowFile), driverId);
+    for (const type of FLOW_TYPES) {
+      for (const card of driverFlow[type] || []) {
+        const deviceArg = { type: 'device', name: 'device', filter: `driver_id=${driverId}` };
+        flow[type].push({ ...card, args: [deviceArg, ...(card.args || [])] });
+      }
+    }
+  }
+  return driver;
+}
+
+function buildAppJson(root) {
+  const composeDir = path.join(root, '.homeycompose');
+  const app = readJson(path.join(composeDir, 'app.json'));
+
+  const capabilities = Object.fromEntries(readJsonDir(path.join(composeDir, 'capabilities')));
+  const templates = Object.fromEntries(readJsonDir(path.join(composeDir, 'drivers', 'templates')));
+
+  const flow = { triggers: [], conditions: [], actions: [] };
+  for (const type of FLOW_TYPES) {
+    for (const [id, card] of readJsonDir(path.join(composeDir, 'flow', type))) flow[type].push({ id, ...card });
+  }
+
+  const driversDir = path.join(root, 'drivers');
+  const driverIds = fs.readdirSync(driversDir)
+    .filter(id => fs.existsSync(path.join(driversDir, id, 'driver.compose.json')))
+    .sort();
+  const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
+
+  const result = { _comment: COMMENT, ...app };
+  const usedFlow = Object.fromEntries(FLOW_TYPES.filter(t => flow[t].length).map(t => [t, flow[t]]));
+  if (Object.keys(usedFlow).length) result.flow = usedFlow;
+  result.drivers = drivers;
+  if (Object.keys(capabilities).length) result.capabilities = capabilities;
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
+
+function main() {
+  const root = path.resolve(__dirname, '..');
+  const target = path.join(root, 'app.json');
+  const built = buildAppJson(root);
+  if (process.argv.includes('--check')) {
+    const committed = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
+    if (committed !== built) {
+      console.error('app.json is out of date with .homeycompose/ and drivers/*/driver.compose.json.');
+      console.error('Run: npm run build:manifest');
+      process.exit(1);
+    }
+    console.log('app.json matches its compose sources');
+    return;
+  }
+  fs.writeFileSync(target, built);
+  console.log('wrote app.json');
+}
+
+if (require.main === module) main();
+
+module.exports = { buildAppJson };

@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+'use strict';
+
+/*
+ * Draws the app's and drivers' images and SVG icons from one set of glyphs.
+ *
+ * A glyph is an ordered list of shapes in a 100×100 box. A shape either adds
+ * ink or (with `hole: true`) removes it. The same list becomes an antialiased
+ * PNG (signed-distance coverage, written with zlib) and a one-path SVG icon
+ * (fill-rule evenodd), so the images and icons never drift apart.
+ *
+ * Usage: node scripts/make-images.js [--check]
+ *   --check  exit 1 if any committed image or icon differs from what this draws
+ */
+
+const fs = require('fs');
+const path = require('path');
+const zlib = require('zlib');
+
+const ROOT = path.resolve(__dirname, '..');
+const BRAND = [0x2b, 0x3a, 0x67]; // #2b3a67, also app.json brandColor
+const ACCENT = [0xe0, 0x6c, 0x9f]; // muted pink for the app image's bolt
+const WHITE = [0xff, 0xff, 0xff];
+
+// ---------------------------------------------------------------- glyphs
+
+const bolt = (dx = 0, dy = 0, s = 1) => ({
+  type: 'polygon',
+  points: [[58, 8], [24, 56], [47, 56], [40, 92], [76, 42], [53, 42], [62, 8]]
+    .map(([x, y]) => [50 + (x - 50) * s + dx, 50 + (y - 50) * s + dy]),
+});
+
+const bars = [
+  { type: 'rect', x: 10, y: 58, w: 14, h: 32, r: 3 },
+  { type: 'rect', x: 29, y: 40, w: 14, h: 50, r: 3 },
+  { type: 'rect', x: 48, y: 66, w: 14, h: 24, r: 3 },
+  { type: 'rect', x: 67, y: 50, w: 14, h: 40, r: 3 },
+];
+
+function arrow({ cx, tipY, tailY }) {
+  const down = tipY > tailY;
+  const head = down ? tipY - 14 : tipY + 14;
+  return [
+    { type: 'rect', x: cx - 4, y: Math.min(tailY, head), w: 8, h: Math.abs(head - tailY), r: 2 },
+    { type: 'polygon', points: [[cx - 13, head], [cx + 13, head], [cx, tipY]] },
+  ];
+}
+
+const GLYPHS = {
+  app: [
+    { type: 'circle', cx: 50, cy: 50, r: 46 },
+    { type: 'circle', cx: 50, cy: 50, r: 38, hole: true },
+    bolt(0, 0, 0.72),
+  ],
+  import_tariff: [...bars, ...arrow({ cx: 86, tipY: 36, tailY: 6 })]
+    .map(shiftX(-4)),
+  export_tariff: [...bars, ...arrow({ cx: 86, tipY: 6, tailY: 36 })].map(shiftX(-4)),
+  energy_account: [
+    { type: 'polygon', points: [[50, 6], [94, 44], [84, 44], [84, 92], [16, 92], [16, 44], [6, 44]] },
+    { ...bolt(0, 10, 0.5), hole: true },
+  ],
+  smart_energy_device: [
+    { type: 'rect', x: 32, y: 6, w: 8, h: 22, r: 3 },
+    { type: 'rect', x: 60, y: 6, w: 8, h: 22, r: 3 },
+    { type: 'rect', x: 20, y: 24, w: 60, h: 46, r: 10 },
+    { ...bolt(0, -3, 0.38), hole: true },
+    { type: 'rect', x: 45, y: 68, w: 10, h: 26, r: 3 },
+  ],
+};
+
+function shiftX(dx) {
+  return shape => {
+    if (shape.type === 'rect') return { ...shape, x: shape.x + dx };
+    if (shape.type === 'circle') return { ...shape, cx: shape.cx + dx };
+    return { ...shape, points: shape.points.map(([x, y]) => [x + dx, y]) };
+  };
+}
+
+// ---------------------------------------------------------------- geometry
+
+function sdCircle(s, x, y) {
+  return Math.hypot(x - s.cx, y - s.cy) - s.r;
+}
+
+function sdRect(s, x, y) {
+  const r = s.r || 0;
+  const hx = s.w / 2 - r;
+  const hy = s.h / 2 - r;
+  const qx = Math.abs(x - (s.x + s.w / 2)) - hx;
+  const qy = Math.abs(y - (s.y + s.h / 2)) - hy;
+  const outside = Math.hypot(Math.max(qx, 0), Math.max(qy, 0));
+  return outside + Math.min(Math.max(qx, qy), 0) - r;
+}
+
+function sdPolygon(s, x, y) {
+  const p = s.points;
+  let d = Infinity;
+  let inside = false;
+  for (let i = 0, j = p.length - 1; i < p.length; j = i++) {
+    const [ax, ay] = p[j];
+    const [bx, by] = p[i];
+    const ex = bx - ax;
+    const ey = by - ay;
+    const t = Math.max(0, Math.min(1, ((x - ax) * ex + (y - ay) * ey) / (ex * ex + ey * ey)));
+    d = Math.min(d, Math.hypot(x - ax - ex * t, y - ay - ey * t));
+    if ((ay > y) !== (by > y) && x < ax + ((y - ay) * ex) / ey) inside = !inside;
+  }
+  return inside ? -d : d;
+}
+
+const SDF = { circle: sdCircle, rect: sdRect, polygon: sdPolygon };
+
+/** Ink coverage 0..1 of a glyph at glyph coordinates (x, y); px = one pixel in glyph units. */
+function coverage(glyph, x, y, px) {
+  let c = 0;
+  for (const shape of glyph) {
+    const d = SDF[shape.type](shape, x, y);
+    const a = Math.max(0, Math.min(1, 0.5 - d / px));
+    c = shape.hole ? c * (1 - a) : Math.max(c, a);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------- raster
+
+/**
+ * Paint a scene: a background colour, then layers of { glyph, color, box: {x, y, size} }
+ * in pixels. Returns RGB rows.
+ */
+function render(width, height, background, layers) {
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let py = 0; py < height; py++) {
+    for (let px = 0; px < width; px++) {
+      let color = background;
+      for (const layer of layers) {
+        const unit = layer.box.size / 100;
+        const gx = (px + 0.5 - layer.box.x) / unit;
+        const gy = (py + 0.5 - layer.box.y) / unit;
+        if (gx < -2 || gy < -2 || gx > 102 || gy > 102) continue;
+        const a = coverage(layer.glyph, gx, gy, 1 / unit) * (layer.opacity ?? 1);
+        if (a > 0) color = mix(color, layer.color, a);
+      }
+      rgb.set(color, (py * width + px) * 3);
+    }
+  }
+  return rgb;
+}
+
+function mix(a, b, t) {
+  return [0, 1, 2].map(i => Math.round(a[i] + (b[i] - a[i]) * t));
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** An 8-bit RGB PNG, no filter, deflated: deterministic for a given input. */
+function encodePng(width, height, rgb) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // colour type RGB
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width * 3 + 1)] = 0; // filter: none
+    rgb.copy(raw, y * (width * 3 + 1) + 1, y * width * 3, (y + 1) * width * 3);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+// ---------------------------------------------------------------- svg
+
+const f = n => Number(n.toFixed(2)).toString();
+
+function svgPath(shape) {
+  if (shape.type === 'polygon') {
+    return `M${shape.points.map(([x, y]) => `${f(x)} ${f(y)}`).join('L')}Z`;
+  }
+  if (shape.type === 'circle') {
+    const { cx, cy, r } = shape;
+    return `M${f(cx - r)} ${f(cy)}a${f(r)} ${f(r)} 0 1 0 ${f(2 * r)} 0a${f(r)} ${f(r)} 0 1 0 ${f(-2 * r)} 0Z`;
+  }
+  const { x, y, w, h } = shape;
+  const r = shape.r || 0;
+  return `M${f(x + r)} ${f(y)}H${f(x + w - r)}a${f(r)} ${f(r)} 0 0 1 ${f(r)} ${f(r)}`
+    + `V${f(y + h - r)}a${f(r)} ${f(r)} 0 0 1 ${f(-r)} ${f(r)}H${f(x + r)}`
+    + `a${f(r)} ${f(r)} 0 0 1 ${f(-r)} ${f(-r)}V${f(y + r)}a${f(r)} ${f(r)} 0 0 1 ${f(r)} ${f(-r)}Z`;
+}
+
+function svgIcon(glyph) {
+  const d = glyph.map(svgPath).join('');
+  return '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">\n'
+    + `  <path fill="#000" fill-rule="evenodd" d="${d}"/>\n</svg>\n`;
+}
+
+// ---------------------------------------------------------------- scenes
+
+function appImage(width, height) {
+  const size = height * 0.62;
+  const box = { x: (width - size) / 2, y: (height - size) / 2, size };
+  const halo = { x: (width - size * 1.5) / 2, y: (height - size * 1.5) / 2, size: size * 1.5 };
+  return render(width, height, BRAND, [
+    { glyph: [{ type: 'circle', cx: 50, cy: 50, r: 50 }], color: WHITE, opacity: 0.06, box: halo },
+    { glyph: GLYPHS.app.slice(0, 2), color: WHITE, box },
+    { glyph: [GLYPHS.app[2]], color: ACCENT, box },
+  ]);
+}
+
+function driverImage(id, size) {
+  const glyphSize = size * 0.64;
+  const box = { x: (size - glyphSize) / 2, y: (size - glyphSize) / 2, size: glyphSize };
+  return render(size, size, WHITE, [{ glyph: GLYPHS[id], color: BRAND, box }]);
+}
+
+function outputs() {
+  const files = [];
+  const appSizes = { small: [250, 175], large: [500, 350], xlarge: [1000, 700] };
+  for (const [name, [w, h]] of Object.entries(appSizes)) {
+    files.push([`assets/images/${name}.png`, () => encodePng(w, h, appImage(w, h))]);
+  }
+  files.push(['assets/icon.svg', () => Buffer.from(svgIcon(GLYPHS.app))]);
+
+  const driverSizes = { small: 75, large: 500, xlarge: 1000 };
+  for (const id of ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device']) {
+    for (const [name, s] of Object.entries(driverSizes)) {
+      files.push([`drivers/${id}/assets/images/${name}.png`, () => encodePng(s, s, driverImage(id, s))]);
+    }
+    files.push([`drivers/${id}/assets/icon.svg`, () => Buffer.from(svgIcon(GLYPHS[id]))]);
+  }
+  return files;
+}
+
+function main() {
+  const check = process.argv.includes('--check');
+  let stale = 0;
+  for (const [rel, make] of outputs()) {
+    const file = path.join(ROOT, rel);
+    const content = make();
+    const current = fs.existsSync(file) ? fs.readFileSync(file) : null;
+    if (current && current.equals(content)) continue;
+    if (check) {
+      console.error(`out of date: ${rel}`);
+      stale++;
+      continue;
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    console.log(`wrote ${rel}`);
+  }
+  if (stale) {
+    console.error(`${stale} image(s) differ; run: node scripts/make-images.js`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) main();
+
+module.exports = { GLYPHS, encodePng, svgIcon, coverage };

@@ -1,0 +1,249 @@
+'use strict';
+
+/*
+ * A small stand-in for the Homey Apps SDK v3 `homey` module: App, Driver and Device
+ * base classes, and a `homey` object (settings, flow cards, timers, i18n, clock) that
+ * the tests build with createHomey(). Only what this app uses, with the SDK's
+ * semantics where they matter (unknown flow card ids throw, setCapabilityValue on a
+ * missing capability rejects, timers are cleared when the app is stopped).
+ */
+
+const fs = require('fs');
+const path = require('path');
+const { EventEmitter } = require('events');
+
+class SimpleClass extends EventEmitter {
+  log(...args) {
+    if (process.env.FAKE_HOMEY_LOG) console.log(`[${this.constructor.name}]`, ...args);
+  }
+
+  error(...args) {
+    if (process.env.FAKE_HOMEY_LOG) console.error(`[${this.constructor.name}]`, ...args);
+    (this.homey && this.homey.__errors ? this.homey.__errors : []).push(args.join(' '));
+  }
+}
+
+class App extends SimpleClass {
+  async onInit() {}
+
+  async onUninit() {}
+}
+
+class Driver extends SimpleClass {
+  async onInit() {}
+
+  getDevices() {
+    return [...this.__devices];
+  }
+
+  getDevice(data) {
+    return this.__devices.find(device => JSON.stringify(device.getData()) === JSON.stringify(data));
+  }
+
+  async onPair() {}
+
+  async onRepair() {}
+}
+
+class Device extends SimpleClass {
+  async onInit() {}
+
+  async onAdded() {}
+
+  async onUninit() {}
+
+  async onDeleted() {}
+
+  getName() {
+    return this.__name;
+  }
+
+  getData() {
+    return this.__data;
+  }
+
+  getStore() {
+    return { ...this.__store };
+  }
+
+  getStoreValue(key) {
+    return this.__store[key];
+  }
+
+  async setStoreValue(key, value) {
+    this.__store[key] = value;
+  }
+
+  getSettings() {
+    return { ...this.__settings };
+  }
+
+  getSetting(key) {
+    return this.__settings[key];
+  }
+
+  async setSettings(settings) {
+    Object.assign(this.__settings, settings);
+  }
+
+  getCapabilities() {
+    return [...this.__capabilities.keys()];
+  }
+
+  hasCapability(id) {
+    return this.__capabilities.has(id);
+  }
+
+  async addCapability(id) {
+    if (!this.__capabilities.has(id)) this.__capabilities.set(id, null);
+  }
+
+  async removeCapability(id) {
+    this.__capabilities.delete(id);
+  }
+
+  getCapabilityValue(id) {
+    if (!this.__capabilities.has(id)) throw new Error(`Invalid Capability: ${id}`);
+    return this.__capabilities.get(id);
+  }
+
+  async setCapabilityValue(id, value) {
+    if (!this.__capabilities.has(id)) throw new Error(`Invalid Capability: ${id}`);
+    this.__capabilities.set(id, value);
+    this.emit('__capability', id, value);
+  }
+
+  getAvailable() {
+    return this.__available;
+  }
+
+  async setAvailable() {
+    this.__available = true;
+    this.__unavailableMessage = null;
+    this.emit('__availability', true, null);
+  }
+
+  async setUnavailable(message = null) {
+    this.__available = false;
+    this.__unavailableMessage = message;
+    this.emit('__availability', false, message);
+  }
+
+  /** Test helper: the message of the last setUnavailable, null while available. */
+  get unavailableMessage() {
+    return this.__available ? null : this.__unavailableMessage;
+  }
+}
+
+class FlowCard {
+  constructor(id, type) {
+    this.id = id;
+    this.type = type;
+    this.triggered = [];
+    this.runListener = null;
+  }
+
+  async trigger(...args) {
+    this.triggered.push(args);
+  }
+
+  registerRunListener(listener) {
+    this.runListener = listener;
+    return this;
+  }
+
+  registerArgumentAutocompleteListener() {
+    return this;
+  }
+}
+
+function lookup(object, key) {
+  return key.split('.').reduce((node, part) => (node && typeof node === 'object' ? node[part] : undefined), object);
+}
+
+/**
+ * Builds a `homey` object for an app in `appDir`, reading app.json for flow card ids
+ * and locales/<language>.json for __().
+ */
+function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(appDir, 'app.json'), 'utf8'));
+  const localeFile = path.join(appDir, 'locales', `${language}.json`);
+  const strings = fs.existsSync(localeFile) ? JSON.parse(fs.readFileSync(localeFile, 'utf8')) : {};
+  const timers = new Set();
+  const settingsStore = new Map();
+  const settings = new EventEmitter();
+  Object.assign(settings, {
+    get: key => (settingsStore.has(key) ? settingsStore.get(key) : null),
+    set: (key, value) => {
+      settingsStore.set(key, value);
+      settings.emit('set', key);
+    },
+    unset: key => {
+      settingsStore.delete(key);
+      settings.emit('unset', key);
+    },
+    getKeys: () => [...settingsStore.keys()],
+  });
+
+  const flowCards = new Map();
+  const declared = type => new Set(((manifest.flow && manifest.flow[type]) || []).map(card => card.id));
+  const cardGetter = (type, kind) => id => {
+    if (!declared(type).has(id)) throw new Error(`Invalid Flow Card ID: ${id}`);
+    const key = `${kind}:${id}`;
+    if (!flowCards.has(key)) flowCards.set(key, new FlowCard(id, kind));
+    return flowCards.get(key);
+  };
+
+  const homey = {
+    manifest,
+    __errors: [],
+    __timers: timers,
+    settings,
+    flow: {
+      getDeviceTriggerCard: cardGetter('triggers', 'deviceTrigger'),
+      getTriggerCard: cardGetter('triggers', 'trigger'),
+      getConditionCard: cardGetter('conditions', 'condition'),
+      getActionCard: cardGetter('actions', 'action'),
+    },
+    clock: { getTimezone: () => timezone },
+    i18n: { getLanguage: () => language },
+    __(key, tokens = {}) {
+      let text = typeof key === 'object' ? key[language] || key.en : lookup(strings, key);
+      if (typeof text !== 'string') return key;
+      for (const [name, value] of Object.entries(tokens || {})) text = text.split(`__${name}__`).join(String(value));
+      return text;
+    },
+    setTimeout(fn, ms, ...args) {
+      const handle = setTimeout(() => {
+        timers.delete(handle);
+        fn(...args);
+      }, ms);
+      timers.add(handle);
+      return handle;
+    },
+    clearTimeout(handle) {
+      timers.delete(handle);
+      clearTimeout(handle);
+    },
+    setInterval(fn, ms, ...args) {
+      const handle = setInterval(fn, ms, ...args);
+      timers.add(handle);
+      return handle;
+    },
+    clearInterval(handle) {
+      timers.delete(handle);
+      clearInterval(handle);
+    },
+    /** Test helper: clears every timer still pending, as Homey does on uninit. */
+    __clearTimers() {
+      for (const handle of timers) {
+        clearTimeout(handle);
+        clearInterval(handle);
+      }
+      timers.clear();
+    },
+  };
+  return homey;
+}
+
+module.exports = { App, Driver, Device, SimpleClass, FlowCard, createHomey };

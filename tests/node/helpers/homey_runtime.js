@@ -1,0 +1,145 @@
+'use strict';
+
+/*
+ * Runs this app on the fake `homey` module the way Homey does: makes
+ * require('homey') resolve to the fake, instantiates app.js and every driver in
+ * app.json, and offers pairing sessions and device creation to the tests.
+ */
+
+const Module = require('module');
+const path = require('path');
+
+const FAKE_HOMEY = require.resolve('./fake_homey');
+const APP_DIR = path.resolve(__dirname, '..', '..', '..');
+
+const originalResolve = Module._resolveFilename;
+Module._resolveFilename = function resolveHomey(request, ...rest) {
+  if (request === 'homey') return FAKE_HOMEY;
+  return originalResolve.call(this, request, ...rest);
+};
+
+const { createHomey } = require('./fake_homey');
+
+/** A pairing (or repair) session: the app registers handlers, the test plays the views. */
+class PairSession {
+  constructor() {
+    this.handlers = new Map();
+    this.shownViews = [];
+  }
+
+  setHandler(event, handler) {
+    this.handlers.set(event, handler);
+    return this;
+  }
+
+  async emit(event, data) {
+    const handler = this.handlers.get(event);
+    if (!handler) throw new Error(`no handler for "${event}"`);
+    return handler(data);
+  }
+
+  async showView(id) {
+    this.shownViews.push(id);
+  }
+
+  async nextView() {}
+
+  async prevView() {}
+
+  async done() {}
+}
+
+class HomeyRuntime {
+  constructor({ appDir = APP_DIR, language, timezone } = {}) {
+    this.appDir = appDir;
+    this.homey = createHomey({ appDir, language, timezone });
+    this.drivers = new Map();
+  }
+
+  async start() {
+    const AppClass = require(path.join(this.appDir, 'app.js'));
+    this.app = new AppClass();
+    this.app.homey = this.homey;
+    this.homey.app = this.app;
+    this.homey.drivers = {
+      getDriver: id => {
+        if (!this.drivers.has(id)) throw new Error(`Invalid Driver ID: ${id}`);
+        return this.drivers.get(id);
+      },
+      getDrivers: () => Object.fromEntries(this.drivers),
+    };
+    await this.app.onInit();
+    for (const manifest of this.homey.manifest.drivers) {
+      const DriverClass = require(path.join(this.appDir, 'drivers', manifest.id, 'driver.js'));
+      const driver = new DriverClass();
+      Object.assign(driver, { homey: this.homey, id: manifest.id, manifest, __devices: [] });
+      this.drivers.set(manifest.id, driver);
+      await driver.onInit();
+    }
+    return this;
+  }
+
+  driver(id) {
+    return this.homey.drivers.getDriver(id);
+  }
+
+  /** Opens a pairing session on a driver, as Homey does when a person starts "Add device". */
+  async pair(driverId) {
+    const session = new PairSession();
+    await this.driver(driverId).onPair(session);
+    return session;
+  }
+
+  async repair(driverId, device) {
+    const session = new PairSession();
+    await this.driver(driverId).onRepair(session, device);
+    return session;
+  }
+
+  /**
+   * Adds a device as Homey does after list_devices → add_devices: with the manifest's
+   * capabilities, then onInit and onAdded.
+   */
+  async addDevice(driverId, { name, data, store = {}, settings = {}, capabilities }) {
+    const driver = this.driver(driverId);
+    const DeviceClass = require(path.join(this.appDir, 'drivers', driverId, 'device.js'));
+    const device = new DeviceClass();
+    const caps = capabilities || driver.manifest.capabilities;
+    Object.assign(device, {
+      homey: this.homey,
+      driver,
+      __name: name,
+      __data: data,
+      __store: { ...store },
+      __settings: { ...settings },
+      __capabilities: new Map(caps.map(id => [id, null])),
+      __available: true,
+      __unavailableMessage: null,
+    });
+    driver.__devices.push(device);
+    await device.onInit();
+    await device.onAdded();
+    return device;
+  }
+
+  async stop() {
+    for (const driver of this.drivers.values()) {
+      for (const device of driver.__devices) await device.onUninit();
+    }
+    if (this.app) await this.app.onUninit();
+    this.homey.__clearTimers();
+  }
+}
+
+/** Resolves when `predicate()` is truthy, polling every 25 ms; rejects after timeoutMs. */
+async function waitFor(predicate, { timeoutMs = 10000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise(resolve => setTimeout(resolve, 25));
+  }
+}
+
+module.exports = { HomeyRuntime, PairSession, waitFor, APP_DIR };
