@@ -1,0 +1,74 @@
+"""The subset SDL the simulator executes, with Kraken's scalars made concrete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from typing import cast
+
+from graphql import (
+    ConstValueNode,
+    GraphQLError,
+    GraphQLScalarType,
+    GraphQLSchema,
+    StringValueNode,
+    build_schema,
+)
+
+
+def subset_sdl() -> str:
+    """The text of ``schema.graphql`` (shipped inside the package)."""
+    return resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+
+
+def parse_datetime(value: object) -> datetime:
+    """Kraken's ``DateTime`` input: ISO 8601; without an offset UTC is assumed, like Kraken."""
+    if not isinstance(value, str):
+        raise GraphQLError(f"DateTime cannot represent a non-string value: {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise GraphQLError(f"DateTime cannot represent the value {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _parse_datetime_literal(node: ConstValueNode) -> datetime:
+    if not isinstance(node, StringValueNode):
+        raise GraphQLError("DateTime must be given as a string")
+    return parse_datetime(node.value)
+
+
+def serialize_datetime(value: object) -> str:
+    """Like graphene: ``isoformat()`` of an aware time, e.g. ``2026-03-10T12:00:00+00:00``."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, str):
+        return value
+    raise GraphQLError(f"DateTime cannot serialize {value!r}")
+
+
+def serialize_decimal(value: object) -> str:
+    """Like graphene: a Decimal goes on the wire as a string, e.g. ``"7.5"``."""
+    if isinstance(value, bool):
+        raise GraphQLError(f"Decimal cannot serialize {value!r}")
+    if isinstance(value, Decimal | int | float | str):
+        try:
+            return str(Decimal(str(value)))
+        except InvalidOperation:
+            pass
+    raise GraphQLError(f"Decimal cannot serialize {value!r}")
+
+
+def load_subset_schema() -> GraphQLSchema:
+    """Build the subset schema (no resolvers): for validation and for the schema tests."""
+    schema = build_schema(subset_sdl())
+    date_time = cast("GraphQLScalarType", schema.type_map["DateTime"])
+    date_time.coerce_output_value = serialize_datetime
+    date_time.coerce_input_value = parse_datetime
+    date_time.coerce_input_literal = _parse_datetime_literal
+    decimal = cast("GraphQLScalarType", schema.type_map["Decimal"])
+    decimal.coerce_output_value = serialize_decimal
+    return schema
