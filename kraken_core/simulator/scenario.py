@@ -1,0 +1,402 @@
+"""Scenario files: a Kraken account as the simulator serves it (see DESIGN.md).
+
+A scenario is JSON shaped like Kraken's own answers, so that a real capture can be turned
+into one. Loading is strict: an unknown key, a wrong type or a time without a timezone is
+refused with a :class:`ScenarioError` that names the file, the JSON path and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+Direction = Literal["IMPORT", "EXPORT"]
+DeviceType = Literal[
+    "BATTERIES",
+    "ELECTRIC_VEHICLES",
+    "INVERTERS",
+    "HEAT_PUMPS",
+    "STORAGE_HEATERS",
+    "ELECTRICITY_METERS",
+    "THERMOSTATS",
+]
+DeviceState = Literal[
+    "AUTHENTICATION_PENDING",
+    "AUTHENTICATION_FAILED",
+    "AUTHENTICATION_COMPLETE",
+    "TEST_CHARGE_IN_PROGRESS",
+    "TEST_CHARGE_FAILED",
+    "TEST_CHARGE_NOT_AVAILABLE",
+    "SETUP_COMPLETE",
+    "SMART_CONTROL_CAPABLE",
+    "SMART_CONTROL_IN_PROGRESS",
+    "BOOSTING",
+    "SMART_CONTROL_OFF",
+    "SMART_CONTROL_NOT_AVAILABLE",
+    "LOST_CONNECTION",
+    "RETIRED",
+]
+DispatchType = Literal["SMART", "BOOST", "TEST"]
+DeviceTypename = Literal["SmartFlexVehicle", "SmartFlexChargePoint", "SmartFlexDevice"]
+
+#: Kraken's ``ProviderChoices`` (who controls a SmartFlex device).
+PROVIDERS = frozenset(
+    {
+        "BMW_GROUP",
+        "BYD",
+        "DAIKIN",
+        "DAIKIN_LCM",
+        "ECOBEE",
+        "ECOBEE_V2",
+        "ENERGIZER",
+        "ENODE",
+        "ENPHASE",
+        "FORD",
+        "GENERIC_INVERTER",
+        "GIVENERGY",
+        "HUAWEI",
+        "HUAWEI_V2",
+        "HYPERVOLT",
+        "INDRA",
+        "JEDLIX",
+        "JEDLIX_V2",
+        "MERCEDES",
+        "MYENERGI",
+        "MYENERGI_V2",
+        "NATURE",
+        "NISSAN",
+        "OCPP_WALLBOX",
+        "OCPP",
+        "OCTOPUS_ENERGY",
+        "OHME",
+        "OHME_V2",
+        "PORSCHE",
+        "SENSI",
+        "SENSI_V2",
+        "SMARTCAR",
+        "SMARTCAR_V2",
+        "SMARTFLEX_CONNECT",
+        "SMART_PEAR",
+        "SOLAREDGE",
+        "TESLA",
+        "TESLA_V2",
+        "VOLKSWAGEN",
+        "VP_AMAZON",
+        "VP_HONEYWELL_CC",
+        "VP_HONEYWELL_RES",
+        "VP_NEST",
+    }
+)
+
+#: Operations a fault may name besides GraphQL root fields: the REST resources.
+REST_OPERATIONS = frozenset({"standard-unit-rates", "standing-charges"})
+#: GraphQL root fields a fault may name (what the simulator serves, plus Kraken root
+#: fields clients are known to call, so a fault file stays valid as the simulator grows).
+GRAPHQL_OPERATIONS = frozenset(
+    {
+        "obtainKrakenToken",
+        "account",
+        "devices",
+        "flexPlannedDispatches",
+        "smartMeterTelemetry",
+        "completedDispatches",
+        "plannedDispatches",
+        "properties",
+        "rateLimitInfo",
+        "updateBoostCharge",
+        "updateDeviceSmartControl",
+        "setDevicePreferences",
+    }
+)
+
+#: A real (non-scenario) timeout fault waits this long unless the fault gives seconds.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_TIMEOUT_SECONDS = 120.0
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message says where and what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ElectricityMeterPoint(_Strict):
+    """One electricity meter point of the account with its current agreement."""
+
+    mpan: str = Field(min_length=1)
+    direction: Direction
+    product_code: str = Field(min_length=1)
+    tariff_code: str = Field(min_length=1)
+    serial_number: str = Field(min_length=1)
+    telemetry_device_id: str | None = None
+
+
+class Account(_Strict):
+    number: str = Field(min_length=1)
+    electricity: list[ElectricityMeterPoint] = Field(default_factory=list)
+
+
+class RateRow(_Strict):
+    """A REST result row (unit rate or standing charge), optionally not yet published."""
+
+    valid_from: AwareDatetime
+    valid_to: AwareDatetime | None = None
+    value_inc_vat: float
+    value_exc_vat: float | None = None
+    payment_method: str | None = None
+    published_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise ValueError(
+                f"valid_to {self.valid_to.isoformat()} must be after valid_from "
+                f"{self.valid_from.isoformat()} (use null for an open-ended row)"
+            )
+        return self
+
+
+class TelemetryReading(_Strict):
+    """A smartMeterTelemetry row in Kraken's shape (Decimals as numbers or strings)."""
+
+    readAt: AwareDatetime
+    consumption: Decimal | None = None
+    consumptionDelta: Decimal | None = None
+    demand: Decimal | None = None
+    export: Decimal | None = None
+
+
+class Telemetry(_Strict):
+    """Either a constant household (``demand_w``, optional ``export_w``) or ``readings``."""
+
+    demand_w: float | None = Field(default=None, ge=0)
+    export_w: float | None = Field(default=None, ge=0)
+    readings: list[TelemetryReading] | None = None
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> Self:
+        constant = self.demand_w is not None or self.export_w is not None
+        if constant and self.readings is not None:
+            raise ValueError("give either demand_w (with optional export_w) or readings, not both")
+        if not constant and self.readings is None:
+            raise ValueError("give demand_w (with optional export_w) or readings")
+        if self.export_w is not None and self.demand_w is None:
+            raise ValueError("export_w needs demand_w as well (use 0 for a home that only exports)")
+        return self
+
+
+class Dispatch(_Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    type: DispatchType
+    energyAddedKwh: Decimal | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError(
+                f"end {self.end.isoformat()} must be after start {self.start.isoformat()}"
+            )
+        return self
+
+
+class TimelineEntry(_Strict):
+    """From ``at`` on, the device is in ``currentState`` with these planned dispatches."""
+
+    at: AwareDatetime
+    currentState: DeviceState
+    flexPlannedDispatches: list[Dispatch] = Field(default_factory=list)
+    isSuspended: bool = False
+
+
+class Device(_Strict):
+    id: str = Field(min_length=1)
+    deviceType: DeviceType
+    make: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    typename: DeviceTypename | None = Field(default=None, alias="__typename")
+    timeline: list[TimelineEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _timeline_in_order(self) -> Self:
+        if self.provider is not None and self.provider not in PROVIDERS:
+            raise ValueError(
+                f"provider {self.provider!r} is not one of Kraken's ProviderChoices, "
+                f"e.g. TESLA, OHME, MYENERGI, SMARTCAR (or leave it out)"
+            )
+        for earlier, later in zip(self.timeline, self.timeline[1:], strict=False):
+            if later.at <= earlier.at:
+                raise ValueError(
+                    f"timeline entries must be in time order: {later.at.isoformat()} "
+                    f"comes after {earlier.at.isoformat()}"
+                )
+        return self
+
+    @property
+    def graphql_typename(self) -> DeviceTypename:
+        if self.typename is not None:
+            return self.typename
+        return "SmartFlexVehicle" if self.deviceType == "ELECTRIC_VEHICLES" else "SmartFlexDevice"
+
+
+class Fault(_Strict):
+    """Inside [from, to) the named operation fails in the given way."""
+
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+    operation: str
+    error_code: str | None = Field(default=None, pattern=r"^KT-[A-Z]{2}-\d{4,5}$")
+    message: str | None = None
+    http_status: int | None = Field(default=None, ge=400, le=599)
+    timeout: bool | float | None = None
+
+    @model_validator(mode="after")
+    def _one_failure(self) -> Self:
+        if self.to <= self.from_:
+            raise ValueError(
+                f"to {self.to.isoformat()} must be after from {self.from_.isoformat()}"
+            )
+        given = [
+            name
+            for name, value in (
+                ("error_code", self.error_code),
+                ("http_status", self.http_status),
+                ("timeout", self.timeout),
+            )
+            if value is not None and value is not False
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of error_code, http_status or timeout "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        if self.operation not in GRAPHQL_OPERATIONS | REST_OPERATIONS:
+            known = ", ".join(sorted(GRAPHQL_OPERATIONS | REST_OPERATIONS))
+            raise ValueError(f"unknown operation {self.operation!r}; use one of: {known}")
+        if self.operation in REST_OPERATIONS and self.error_code is not None:
+            raise ValueError(
+                f"{self.operation} is REST: Kraken error codes are GraphQL only, "
+                "use http_status or timeout"
+            )
+        seconds = self.timeout_seconds
+        if seconds is not None and not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+            raise ValueError(
+                f"timeout must be true or a number of seconds in (0, {MAX_TIMEOUT_SECONDS:g}]"
+            )
+        return self
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        if self.timeout is None or self.timeout is False:
+            return None
+        if self.timeout is True:
+            return DEFAULT_TIMEOUT_SECONDS
+        return float(self.timeout)
+
+    def covers(self, operation: str, now: datetime) -> bool:
+        return self.operation == operation and self.from_ <= now < self.to
+
+
+class Scenario(_Strict):
+    description: str = ""
+    start: AwareDatetime
+    account: Account
+    unit_rates: dict[str, list[RateRow]] = Field(default_factory=dict)
+    standing_charges: dict[str, list[RateRow]] = Field(default_factory=dict)
+    telemetry: Telemetry | None = None
+    devices: list[Device] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for device in self.devices:
+            if device.id in seen:
+                raise ValueError(f"device id {device.id!r} is used twice")
+            seen.add(device.id)
+        return self
+
+    @property
+    def start_utc(self) -> datetime:
+        return self.start.astimezone(UTC)
+
+
+def _json_path(loc: tuple[int | str, ...]) -> str:
+    path = "$"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _describe(error: ErrorDetails) -> str:
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "timezone_aware":
+        return (
+            f"the time {given!r} has no timezone: add one, e.g. "
+            f"{str(given).rstrip()}Z for UTC or +01:00 for British Summer Time"
+        )
+    if kind == "extra_forbidden":
+        return "unknown key: remove it or check its spelling against DESIGN.md"
+    if kind == "missing":
+        return "this key is required"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    return f"{error['msg']} (got {given!r})"
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    """Validate scenario JSON text; ``source`` names it in error messages."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ScenarioError(
+            f"{source}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    try:
+        return Scenario.model_validate_json(text)
+    except ValidationError as error:
+        lines = [f"{source}: not a valid scenario ({error.error_count()} problem(s)):"]
+        for detail in error.errors():
+            lines.append(f"  at {_json_path(detail['loc'])}: {_describe(detail)}")
+        raise ScenarioError("\n".join(lines)) from None
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate a scenario file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError(f"{file}: cannot read the scenario ({error.strerror})") from None
+    return parse_scenario(text, source=str(file))
+
+
+def _scenario_dir() -> Path:
+    return Path(str(resources.files(__package__).joinpath("scenarios")))
+
+
+def bundled_scenarios() -> list[str]:
+    """Names (without ``.json``) of the scenarios shipped with the package."""
+    return sorted(file.stem for file in _scenario_dir().glob("*.json"))
+
+
+def bundled_scenario_path(name: str) -> Path:
+    """The path of a bundled scenario, by name with or without ``.json``."""
+    stem = name.removesuffix(".json")
+    path = _scenario_dir() / f"{stem}.json"
+    if not path.is_file():
+        raise ScenarioError(
+            f"no bundled scenario {name!r}; bundled: {', '.join(bundled_scenarios()) or 'none'}"
+        )
+    return path
