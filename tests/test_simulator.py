@@ -370,8 +370,8 @@ async def test_recorded_readings_are_served_as_given_within_the_range(
             for minute in range(0, 60, 10)
         ]
     }
-    simulator = Simulator(load_scenario(_write_scenario(tmp_path, data)))
-    simulator.clock.advance(timedelta(minutes=35))  # type: ignore[attr-defined]
+    clock = SimulatedClock(START + timedelta(minutes=35))
+    simulator = Simulator(load_scenario(_write_scenario(tmp_path, data)), clock)
     async with run_simulator(simulator) as running, httpx.AsyncClient() as http:
         kraken = Kraken(running, http)
         latest = await kraken.ask("smart_meter_telemetry", deviceId=HOME_MINI)

@@ -3,6 +3,16 @@
 A scenario is JSON shaped like Kraken's own answers, so that a real capture can be turned
 into one. Loading is strict: an unknown key, a wrong type or a time without a timezone is
 refused with a :class:`ScenarioError` that names the file, the JSON path and the fix.
+
+Optional keys beyond DESIGN.md's example, all with defaults that match it:
+- ``electricity[].telemetry_device_id`` may be null (no Home Mini on that meter);
+- ``devices[].provider`` (Kraken's ``ProviderChoices``; default from ``make``, else
+  SMARTCAR) and ``devices[].__typename`` (SmartFlexVehicle, SmartFlexChargePoint or
+  SmartFlexDevice; default SmartFlexVehicle for ELECTRIC_VEHICLES);
+- ``timeline[].isSuspended`` (default false; Kraken's ``status.isSuspended``);
+- ``faults[].message`` overrides the error message; ``faults[].timeout`` is ``true``
+  (30 real seconds) or a number of seconds up to 120;
+- ``telemetry`` may be left out: the Home Mini then answers with no readings.
 """
 
 from __future__ import annotations
@@ -14,7 +24,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 Direction = Literal["IMPORT", "EXPORT"]
@@ -227,20 +245,27 @@ class Device(_Strict):
     typename: DeviceTypename | None = Field(default=None, alias="__typename")
     timeline: list[TimelineEntry] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _timeline_in_order(self) -> Self:
-        if self.provider is not None and self.provider not in PROVIDERS:
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, provider: str | None) -> str | None:
+        if provider is not None and provider not in PROVIDERS:
             raise ValueError(
-                f"provider {self.provider!r} is not one of Kraken's ProviderChoices, "
-                f"e.g. TESLA, OHME, MYENERGI, SMARTCAR (or leave it out)"
+                f"{provider!r} is not one of Kraken's ProviderChoices, e.g. TESLA, OHME, "
+                "MYENERGI, SMARTCAR (or leave provider out)"
             )
-        for earlier, later in zip(self.timeline, self.timeline[1:], strict=False):
-            if later.at <= earlier.at:
+        return provider
+
+    @field_validator("timeline")
+    @classmethod
+    def _timeline_in_order(cls, timeline: list[TimelineEntry]) -> list[TimelineEntry]:
+        for index in range(1, len(timeline)):
+            if timeline[index].at <= timeline[index - 1].at:
                 raise ValueError(
-                    f"timeline entries must be in time order: {later.at.isoformat()} "
-                    f"comes after {earlier.at.isoformat()}"
+                    f"entries must be in time order: [{index}] at "
+                    f"{timeline[index].at.isoformat()} is not after [{index - 1}] at "
+                    f"{timeline[index - 1].at.isoformat()}"
                 )
-        return self
+        return timeline
 
     @property
     def graphql_typename(self) -> DeviceTypename:
@@ -258,7 +283,29 @@ class Fault(_Strict):
     error_code: str | None = Field(default=None, pattern=r"^KT-[A-Z]{2}-\d{4,5}$")
     message: str | None = None
     http_status: int | None = Field(default=None, ge=400, le=599)
-    timeout: bool | float | None = None
+    timeout: float | None = None
+
+    @field_validator("operation")
+    @classmethod
+    def _known_operation(cls, operation: str) -> str:
+        if operation not in GRAPHQL_OPERATIONS | REST_OPERATIONS:
+            known = ", ".join(sorted(GRAPHQL_OPERATIONS | REST_OPERATIONS))
+            raise ValueError(f"unknown operation {operation!r}; use one of: {known}")
+        return operation
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout_seconds(cls, value: object) -> object:
+        # ``true`` means "long enough for any sane client timeout"; a number is seconds.
+        if value is True:
+            return DEFAULT_TIMEOUT_SECONDS
+        if value is False:
+            return None
+        if isinstance(value, int | float):
+            return float(value)
+        if value is None:
+            return None
+        raise ValueError(f"timeout must be true or a number of seconds, got {value!r}")
 
     @model_validator(mode="after")
     def _one_failure(self) -> Self:
@@ -273,23 +320,19 @@ class Fault(_Strict):
                 ("http_status", self.http_status),
                 ("timeout", self.timeout),
             )
-            if value is not None and value is not False
+            if value is not None
         ]
         if len(given) != 1:
             raise ValueError(
                 "give exactly one of error_code, http_status or timeout "
                 f"(got {', '.join(given) or 'none'})"
             )
-        if self.operation not in GRAPHQL_OPERATIONS | REST_OPERATIONS:
-            known = ", ".join(sorted(GRAPHQL_OPERATIONS | REST_OPERATIONS))
-            raise ValueError(f"unknown operation {self.operation!r}; use one of: {known}")
         if self.operation in REST_OPERATIONS and self.error_code is not None:
             raise ValueError(
                 f"{self.operation} is REST: Kraken error codes are GraphQL only, "
                 "use http_status or timeout"
             )
-        seconds = self.timeout_seconds
-        if seconds is not None and not 0 < seconds <= MAX_TIMEOUT_SECONDS:
+        if self.timeout is not None and not 0 < self.timeout <= MAX_TIMEOUT_SECONDS:
             raise ValueError(
                 f"timeout must be true or a number of seconds in (0, {MAX_TIMEOUT_SECONDS:g}]"
             )
@@ -297,11 +340,7 @@ class Fault(_Strict):
 
     @property
     def timeout_seconds(self) -> float | None:
-        if self.timeout is None or self.timeout is False:
-            return None
-        if self.timeout is True:
-            return DEFAULT_TIMEOUT_SECONDS
-        return float(self.timeout)
+        return self.timeout
 
     def covers(self, operation: str, now: datetime) -> bool:
         return self.operation == operation and self.from_ <= now < self.to
@@ -348,6 +387,8 @@ def _describe(error: ErrorDetails) -> str:
         )
     if kind == "extra_forbidden":
         return "unknown key: remove it or check its spelling against DESIGN.md"
+    if kind.startswith("datetime"):
+        return f"{given!r} is not a time: write ISO 8601 with a timezone, e.g. 2026-03-10T12:00:00Z"
     if kind == "missing":
         return "this key is required"
     if kind == "value_error":
