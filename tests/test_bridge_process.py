@@ -17,7 +17,8 @@ IMPORT_ID = "import_tariff.1900000000001"
 def test_demo_serves_devices_with_the_simulators_prices(tmp_path: Path) -> None:
     with running_bridge("--demo", "--scenario", SCENARIO, data_dir=tmp_path) as bridge:
         health = httpx.get(f"{bridge.url}/api/v1/health").json()
-        assert health["status"] == "ok" and health["account_linked"] is True
+        assert health["status"] == "ok"
+        assert health["account_linked"] is True
 
         devices = httpx.get(f"{bridge.url}/api/v1/devices", headers=bridge.headers).json()
         assert {(d["id"], d["kind"]) for d in devices} == {
@@ -31,7 +32,8 @@ def test_demo_serves_devices_with_the_simulators_prices(tmp_path: Path) -> None:
         assert body["available"] is True
         # 17:50 GMT on an IOG day: peak now and next, off-peak from 23:30.
         state = body["state"]
-        assert state["unit_rate"] == 24.5 and state["tariff_unit_rate"] == 24.5
+        assert state["unit_rate"] == 24.5
+        assert state["tariff_unit_rate"] == 24.5
         assert state["next_unit_rate"] == 24.5
         assert state["slot_start"] == "2026-03-10T17:30:00Z"
         assert state["slot_end"] == "2026-03-10T18:00:00Z"
@@ -52,7 +54,8 @@ def test_every_route_but_health_needs_the_token(tmp_path: Path) -> None:
                 assert answer.status_code == 401, path
                 assert "token" in answer.json()["detail"]
         missing = httpx.get(f"{bridge.url}/api/v1/devices/nope", headers=bridge.headers)
-        assert missing.status_code == 404 and "/api/v1/devices" in missing.json()["detail"]
+        assert missing.status_code == 404
+        assert "/api/v1/devices" in missing.json()["detail"]
         token_file = tmp_path / "bridge-token"
         assert token_file.read_text().strip() == bridge.token
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
@@ -96,4 +99,5 @@ def test_serve_without_an_account_says_what_to_set(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "KRAKEN_BRIDGE_API_KEY" in result.stderr and "--demo" in result.stderr
+    assert "KRAKEN_BRIDGE_API_KEY" in result.stderr
+    assert "--demo" in result.stderr

@@ -50,7 +50,8 @@ IOG_SLOTS = half_hour_rates(
 def test_local_days_have_46_48_or_50_slots(day: date, slots: int) -> None:
     assert len(day_slots(day)) == slots
     start, end = local_day_bounds(day)
-    assert day_slots(day)[0] == start and day_slots(day)[-1] + timedelta(minutes=30) == end
+    assert day_slots(day)[0] == start
+    assert day_slots(day)[-1] + timedelta(minutes=30) == end
 
 
 def test_iog_peak_slot_shows_peak_price_and_the_next_slot() -> None:
@@ -61,7 +62,8 @@ def test_iog_peak_slot_shows_peak_price_and_the_next_slot() -> None:
         product_code="INTELLI-VAR-24-10-29",
         tariff_code="E-1R-INTELLI-VAR-24-10-29-C",
     )
-    assert state.unit_rate == PEAK and state.tariff_unit_rate == PEAK
+    assert state.unit_rate == PEAK
+    assert state.tariff_unit_rate == PEAK
     assert state.next_unit_rate == PEAK
     assert state.slot_start == utc("2026-03-10T12:00:00")
     assert state.slot_end == utc("2026-03-10T12:30:00")
@@ -120,10 +122,12 @@ def test_unplugged_car_dispatches_do_not_count() -> None:
     ]
     assert counted_windows("SMART_CONTROL_NOT_AVAILABLE", planned) == []
     shown = smart_device_state("SMART_CONTROL_NOT_AVAILABLE", planned, utc("2026-03-10T19:30:00"))
-    assert not shown.dispatches_honoured and not shown.dispatching
+    assert not shown.dispatches_honoured
+    assert not shown.dispatching
     assert shown.planned_dispatches == ()
     plugged = smart_device_state("SMART_CONTROL_CAPABLE", planned, utc("2026-03-10T19:30:00"))
-    assert plugged.dispatching and plugged.next_dispatch_end == utc("2026-03-10T20:00:00")
+    assert plugged.dispatching
+    assert plugged.next_dispatch_end == utc("2026-03-10T20:00:00")
 
 
 def test_tomorrow_published_only_when_every_slot_of_tomorrow_is_known() -> None:

@@ -36,7 +36,8 @@ def test_smart_dispatch_in_progress_makes_the_peak_slot_off_peak() -> None:
     assert json.loads(result.stdout)["at"] == "2026-03-10T19:15:00Z"
     devices = devices_by_kind(result.stdout)
     tariff = devices["import_tariff"]["state"]
-    assert tariff["unit_rate"] == 7.0 and tariff["tariff_unit_rate"] == 24.5
+    assert tariff["unit_rate"] == 7.0
+    assert tariff["tariff_unit_rate"] == 24.5
     assert tariff["rate_source"] == "smart_dispatch"
     assert (tariff["slot_start"], tariff["slot_end"]) == (
         "2026-03-10T19:00:00Z",
@@ -44,7 +45,8 @@ def test_smart_dispatch_in_progress_makes_the_peak_slot_off_peak() -> None:
     )
     car = devices["smart_energy_device"]["state"]
     assert car["device_state"] == "SMART_CONTROL_IN_PROGRESS"
-    assert car["dispatching"] is True and car["next_dispatch_end"] == "2026-03-10T20:00:00Z"
+    assert car["dispatching"] is True
+    assert car["next_dispatch_end"] == "2026-03-10T20:00:00Z"
     assert devices["energy_account"]["state"]["power_w"] == 450.0
     assert devices["export_tariff"]["state"]["unit_rate"] == 15.0
 
@@ -76,6 +78,8 @@ def test_bundled_demo_scenario_prints_the_four_kinds() -> None:
 def test_a_time_without_zone_is_refused_with_a_hint() -> None:
     result = snapshot(EVENING, "2026-03-10T19:15:00")
     assert result.returncode == 2
-    assert "time zone" in result.stderr and "Z" in result.stderr
+    assert "time zone" in result.stderr
+    assert "Z" in result.stderr
     early = snapshot(EVENING, "2026-03-09T19:15:00Z")
-    assert early.returncode == 2 and "before the scenario's start" in early.stderr
+    assert early.returncode == 2
+    assert "before the scenario's start" in early.stderr
