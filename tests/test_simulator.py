@@ -555,6 +555,25 @@ async def test_an_error_code_fault_answers_only_inside_its_window(faulty: Kraken
     assert "errors" not in after
 
 
+async def test_a_faulted_field_fails_alone_in_a_request_with_several_fields(
+    faulty: Kraken,
+) -> None:
+    faulty.clock.set(START.replace(hour=13, minute=5))
+    await faulty.sign_in()
+    assert faulty.token is not None
+    response = await faulty.post(
+        "query($n: String!, $d: String!) { devices(accountNumber: $n) { id } "
+        "flexPlannedDispatches(deviceId: $d) { start } }",
+        {"n": ACCOUNT, "d": EV},
+        Authorization=faulty.token,
+    )
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["data"] == {"devices": [{"id": EV}], "flexPlannedDispatches": None}
+    assert [error["path"] for error in body["errors"]] == [["flexPlannedDispatches"]]
+
+
 async def test_an_http_status_fault_fails_the_whole_request(faulty: Kraken) -> None:
     await faulty.sign_in()
     faulty.clock.set(START.replace(hour=14, minute=30))

@@ -86,8 +86,9 @@ class Simulator:
     ) -> dict[str, Any]:
         """``obtainKrakenToken``: any non-empty API key, or a live refresh token we issued."""
         if bool(api_key) == bool(refresh_token):
+            both = bool(api_key) and bool(refresh_token)
             raise kraken_error(
-                "KT-CT-1135", "Invalid data." if not api_key else "Give APIKey or refreshToken."
+                "KT-CT-1135", "Use APIKey or refreshToken, not both." if both else None
             )
         if refresh_token:
             issued = self.refresh_tokens.get(refresh_token)
