@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from kraken_core import __version__
-from kraken_core.engine.clock import ScenarioClock, SimulatedClock, SystemClock
-from kraken_core.service import open_service, serve_bridge
+from kraken_core.engine.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
+from kraken_core.service import Service, open_service, serve_bridge
 from kraken_core.settings import BridgeSettings, bridge_token
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import (
+    Scenario,
     ScenarioError,
     bundled_scenario_path,
     load_scenario,
@@ -72,6 +74,29 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
+@contextlib.asynccontextmanager
+async def scenario_service(
+    scenario: Scenario, clock: Clock, poll_interval_minutes: int = 1
+) -> AsyncIterator[tuple[str, Service]]:
+    """The simulator playing ``scenario`` and the whole service against it, on ``clock``.
+
+    The service's store lives in a temporary directory: a scenario's history is not a
+    household's.
+    """
+    async with run_simulator(Simulator(scenario, clock)) as sim:
+        with tempfile.TemporaryDirectory(prefix="kraken-bridge-scenario-") as data_dir:
+            async with open_service(
+                clock=clock,
+                api_key=DEMO_API_KEY,
+                account_number=scenario.account.number,
+                graphql_url=sim.graphql_url,
+                rest_url=sim.rest_url,
+                data_dir=Path(data_dir),
+                poll_interval_minutes=poll_interval_minutes,
+            ) as service:
+                yield sim.url, service
+
+
 async def _serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     token = bridge_token(settings)
@@ -85,21 +110,13 @@ async def _serve(args: argparse.Namespace) -> None:
         path = Path(args.scenario) if args.scenario else bundled_scenario_path(DEMO_SCENARIO)
         scenario = load_scenario(path)
         clock = ScenarioClock(scenario.start, speed=args.speed)
-        async with run_simulator(Simulator(scenario, clock)) as sim:
-            _print(f"Simulator: {sim.url} (scenario {path.name}, speed {args.speed:g}x)")
-            with tempfile.TemporaryDirectory(prefix="kraken-bridge-demo-") as demo_dir:
-                async with open_service(
-                    clock=clock,
-                    api_key=DEMO_API_KEY,
-                    account_number=scenario.account.number,
-                    graphql_url=sim.graphql_url,
-                    rest_url=sim.rest_url,
-                    data_dir=Path(demo_dir),
-                    poll_interval_minutes=settings.poll_interval_minutes,
-                ) as service:
-                    await serve_bridge(
-                        service, token=token, host=settings.host, port=settings.port, on_ready=ready
-                    )
+        async with scenario_service(
+            scenario, clock, poll_interval_minutes=settings.poll_interval_minutes
+        ) as (simulator_url, service):
+            _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
+            await serve_bridge(
+                service, token=token, host=settings.host, port=settings.port, on_ready=ready
+            )
         return
     if args.scenario or args.speed != 1.0:
         raise UsageError("--scenario and --speed only apply with --demo")
@@ -131,19 +148,10 @@ async def _snapshot(args: argparse.Namespace) -> None:
             "pick a time at or after it"
         )
     clock = SimulatedClock(scenario.start)
-    async with run_simulator(Simulator(scenario, clock)) as sim:
-        with tempfile.TemporaryDirectory(prefix="kraken-bridge-snapshot-") as data_dir:
-            async with open_service(
-                clock=clock,
-                api_key=DEMO_API_KEY,
-                account_number=scenario.account.number,
-                graphql_url=sim.graphql_url,
-                rest_url=sim.rest_url,
-                data_dir=Path(data_dir),
-            ) as service:
-                await service.engine.run_until(clock, at)
-                json.dump(service.snapshot(), sys.stdout, indent=2)
-                sys.stdout.write("\n")
+    async with scenario_service(scenario, clock) as (_, service):
+        await service.engine.run_until(clock, at)
+        json.dump(service.snapshot(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
 
 
 def _token(args: argparse.Namespace) -> None:
