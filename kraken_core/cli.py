@@ -1,4 +1,4 @@
-"""``kraken-bridge serve | snapshot | token``."""
+"""``kraken-bridge serve | snapshot | simulate | doctor | token``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -16,9 +18,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kraken_core import __version__
+from kraken_core.doctor import run_doctor
 from kraken_core.engine.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
+from kraken_core.redaction import install_secret_filter, mask_account
 from kraken_core.service import Service, open_service, serve_bridge
-from kraken_core.settings import BridgeSettings, bridge_token
+from kraken_core.settings import (
+    BridgeSettings,
+    SettingsError,
+    bridge_token,
+    load_settings,
+    rotate_token,
+)
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import (
     Scenario,
@@ -62,12 +72,17 @@ def _settings(args: argparse.Namespace) -> BridgeSettings:
         if value is not None
     }
     try:
-        return BridgeSettings(**overrides)
+        settings = load_settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise UsageError(f"bad setting: {problems}") from None
+    secrets = [settings.api_key.get_secret_value()] if settings.api_key else []
+    install_secret_filter(secrets + ([settings.token.get_secret_value()] if settings.token else []))
+    return settings
 
 
 def _print(line: str) -> None:
@@ -99,12 +114,21 @@ async def scenario_service(
 
 async def _serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
-    token = bridge_token(settings)
+    token, created = bridge_token(settings)
+    install_secret_filter([token])
 
     def ready(url: str) -> None:
         _print(f"Bridge: {url}")
-        _print(f"Token: {token}")
-        _print(f"Try:   curl -H 'Authorization: Bearer {token}' {url}/api/v1/devices")
+        if args.demo or created:
+            _print(f"Token: {token}")
+            _print(f"Try:   curl -H 'Authorization: Bearer {token}' {url}/api/v1/devices")
+        else:
+            _print("Token: unchanged (`kraken-bridge token` shows it)")
+        if settings.host not in ("127.0.0.1", "::1", "localhost"):
+            _print(
+                f"Listening on {settings.host}: anyone on this network who has the token can "
+                "read this household's energy data."
+            )
 
     if args.demo:
         path = Path(args.scenario) if args.scenario else bundled_scenario_path(DEMO_SCENARIO)
@@ -115,7 +139,12 @@ async def _serve(args: argparse.Namespace) -> None:
         ) as (simulator_url, service):
             _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
             await serve_bridge(
-                service, token=token, host=settings.host, port=settings.port, on_ready=ready
+                service,
+                token=token,
+                host=settings.host,
+                port=settings.port,
+                on_ready=ready,
+                settings_summary=_settings_summary(settings, demo=True),
             )
         return
     if args.scenario or args.speed != 1.0:
@@ -135,7 +164,12 @@ async def _serve(args: argparse.Namespace) -> None:
         poll_interval_minutes=settings.poll_interval_minutes,
     ) as service:
         await serve_bridge(
-            service, token=token, host=settings.host, port=settings.port, on_ready=ready
+            service,
+            token=token,
+            host=settings.host,
+            port=settings.port,
+            on_ready=ready,
+            settings_summary=_settings_summary(settings, demo=False),
         )
 
 
@@ -154,8 +188,72 @@ async def _snapshot(args: argparse.Namespace) -> None:
         sys.stdout.write("\n")
 
 
+def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, object]:
+    """Settings as a support thread may see them: secrets only as set / not set."""
+    return {
+        "mode": "demo (simulator)" if demo else "octopus account",
+        "api_key": "set" if settings.api_key else "not set",
+        "token": "from KRAKEN_BRIDGE_TOKEN" if settings.token else "stored in the data dir",
+        "account_number": mask_account(settings.account_number),
+        "host": settings.host,
+        "port": settings.port,
+        "data_dir": str(settings.data_dir),
+        "poll_interval_minutes": settings.poll_interval_minutes,
+        "graphql_url": settings.graphql_url,
+        "rest_url": settings.rest_url,
+        "mdns": settings.mdns,
+    }
+
+
 def _token(args: argparse.Namespace) -> None:
-    _print(bridge_token(_settings(args)))
+    settings = _settings(args)
+    if args.rotate:
+        _print(rotate_token(settings))
+        print(
+            "The old token no longer works: restart the bridge and give Homey the new one "
+            "(device settings, Repair).",
+            file=sys.stderr,
+        )
+    else:
+        _print(bridge_token(settings)[0])
+
+
+async def _simulate(args: argparse.Namespace) -> None:
+    scenario = load_scenario(args.scenario)
+    clock = ScenarioClock(scenario.start, speed=args.speed)
+    async with run_simulator(Simulator(scenario, clock), host=args.host, port=args.port) as sim:
+        _print(f"Simulator: {sim.url}")
+        _print(f"GraphQL: {sim.graphql_url}")
+        _print(f"REST: {sim.rest_url}")
+        _print(f"Account: {scenario.account.number} (any API key is accepted)")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.api_key_file is not None:
+        source = "KRAKEN_BRIDGE_API_KEY_FILE"
+    elif os.environ.get("KRAKEN_BRIDGE_API_KEY"):
+        source = "KRAKEN_BRIDGE_API_KEY"
+    else:
+        source = "a credentials directory"
+    checks = await run_doctor(
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        key_source=source,
+        account_number=settings.account_number,
+        graphql_url=settings.graphql_url,
+        rest_url=settings.rest_url,
+        clock=SystemClock(),
+    )
+    for check in checks:
+        _print(check.line())
+    failed = [check for check in checks if not check.ok]
+    _print("All good." if not failed else f"{len(failed)} problem(s) found; see FAIL lines.")
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="print the bridge's bearer token")
     token.add_argument("--data-dir", type=Path, help="where the token lives")
+    token.add_argument("--rotate", action="store_true", help="replace it with a new token")
+
+    simulate = commands.add_parser(
+        "simulate", help="serve a scenario as a local Kraken (GraphQL + REST) for development"
+    )
+    simulate.add_argument("--scenario", required=True, help="scenario JSON file")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to bind")
+    simulate.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    simulate.add_argument("--speed", type=float, default=1.0, help="scenario clock speed")
+
+    commands.add_parser(
+        "doctor", help="check the API key, the account, the Home Mini and this machine's clock"
+    )
     return parser
 
 
@@ -200,15 +311,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if getattr(args, "speed", 1.0) <= 0:
+            raise UsageError("--speed must be positive")
         if args.command == "serve":
-            if args.speed <= 0:
-                raise UsageError("--speed must be positive")
             asyncio.run(_serve(args))
         elif args.command == "snapshot":
             asyncio.run(_snapshot(args))
+        elif args.command == "simulate":
+            asyncio.run(_simulate(args))
+        elif args.command == "doctor":
+            return asyncio.run(_doctor(args))
         else:
             _token(args)
-    except (UsageError, ScenarioError) as exc:
+    except (UsageError, ScenarioError, SettingsError) as exc:
         print(f"kraken-bridge: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

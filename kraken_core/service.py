@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import platform
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +42,39 @@ class Service:
             last_success={job.name: to_json_value(job.last_success) for job in jobs},
             last_error={job.name: job.last_error for job in jobs},
         )
+
+    def diagnostics(self, settings: dict[str, object], uptime_s: float) -> dict[str, object]:
+        """What a user can paste into a support thread: no key, no token."""
+        return {
+            "version": __version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(terse=True),
+            "uptime_s": round(uptime_s),
+            "now": to_json_value(self.clock.now()),
+            "settings": settings,
+            "jobs": {
+                job.name: {
+                    "next_due": to_json_value(job.due),
+                    "last_success": to_json_value(job.last_success),
+                    "failures_in_a_row": job.failures,
+                    "last_error": job.last_error,
+                }
+                for job in self.engine.jobs.values()
+            },
+            "requests_sent": dict(self.client.request_counts),
+            "budget": [to_json_value(status) for status in self.client.budget.status()],
+            "devices": [
+                {
+                    "id": record.id,
+                    "kind": record.kind,
+                    "available": record.available,
+                    "unavailable_reason": record.unavailable_reason,
+                    "updated_at": to_json_value(record.updated_at),
+                }
+                for record in self.hub.devices.values()
+            ],
+            "events": {"last_id": self.hub.bus.last_id},
+        }
 
     def snapshot(self) -> dict[str, object]:
         """The documented ``snapshot`` output for the clock's now."""
@@ -110,9 +145,15 @@ async def serve_bridge(
     host: str,
     port: int,
     on_ready: Callable[[str], None],
+    settings_summary: dict[str, object] | None = None,
 ) -> None:
     """Poll and serve until SIGINT/SIGTERM; open event streams end at once on shutdown."""
-    app = create_app(service.hub, token, service.health)
+    started = time.monotonic()
+
+    def diagnostics() -> dict[str, object]:
+        return service.diagnostics(settings_summary or {}, time.monotonic() - started)
+
+    app = create_app(service.hub, token, service.health, diagnostics)
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kraken_core.kraken.client import OCTOPUS_GRAPHQL_URL, OCTOPUS_REST_URL
@@ -18,10 +18,27 @@ def default_data_dir() -> Path:
     return Path(base) / "kraken-bridge"
 
 
+DOCKER_SECRETS_DIR = Path("/run/secrets")
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message says which and how to fix it."""
+
+
 class BridgeSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KRAKEN_BRIDGE_", extra="ignore")
+    """Settings from ``KRAKEN_BRIDGE_*`` variables and credential files.
+
+    The API key may come from ``KRAKEN_BRIDGE_API_KEY``, from a file named by
+    ``KRAKEN_BRIDGE_API_KEY_FILE``, or from a file ``kraken_bridge_api_key`` in a secrets
+    directory (systemd's ``$CREDENTIALS_DIRECTORY`` or Docker's ``/run/secrets``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="KRAKEN_BRIDGE_", extra="ignore", secrets_dir_missing="ok"
+    )
 
     api_key: SecretStr | None = None
+    api_key_file: Path | None = None
     account_number: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
@@ -31,18 +48,67 @@ class BridgeSettings(BaseSettings):
     graphql_url: str = OCTOPUS_GRAPHQL_URL
     rest_url: str = OCTOPUS_REST_URL
 
+    mdns: bool = False
+
+    @model_validator(mode="after")
+    def _key_from_file(self) -> BridgeSettings:
+        if self.api_key is None and self.api_key_file is not None:
+            try:
+                key = self.api_key_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SettingsError(
+                    f"KRAKEN_BRIDGE_API_KEY_FILE={self.api_key_file} cannot be read "
+                    f"({exc.strerror}): point it at a file holding only your Octopus API key"
+                ) from None
+            if not key:
+                raise SettingsError(f"KRAKEN_BRIDGE_API_KEY_FILE={self.api_key_file} is empty")
+            self.api_key = SecretStr(key)
+        if self.account_number is not None:
+            self.account_number = self.account_number.strip().upper()
+        return self
+
+
+def secrets_dirs() -> list[Path]:
+    """Credential directories that exist: systemd's first, then Docker's."""
+    candidates = [os.environ.get("CREDENTIALS_DIRECTORY"), str(DOCKER_SECRETS_DIR)]
+    return [Path(c) for c in candidates if c and Path(c).is_dir()]
+
+
+def load_settings(**overrides: object) -> BridgeSettings:
+    """Settings from the environment and credential directories, then ``overrides``."""
+    return BridgeSettings(_secrets_dir=secrets_dirs() or None, **overrides)  # type: ignore[arg-type]
+
 
 TOKEN_FILE = "bridge-token"  # noqa: S105 (a file name)
 
 
-def bridge_token(settings: BridgeSettings) -> str:
-    """The bearer token: from the settings, else the data directory (made on first start)."""
+def bridge_token(settings: BridgeSettings) -> tuple[str, bool]:
+    """The bearer token and whether it was just made.
+
+    From the settings if given, else the data directory, where it is made (mode 0600) on
+    first start.
+    """
     if settings.token is not None:
-        return settings.token.get_secret_value()
+        return settings.token.get_secret_value(), False
     path = settings.data_dir / TOKEN_FILE
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return path.read_text(encoding="utf-8").strip(), False
+    return _write_token(path), True
+
+
+def rotate_token(settings: BridgeSettings) -> str:
+    """Replace the stored token with a new one; clients must be given the new one."""
+    if settings.token is not None:
+        raise SettingsError(
+            "the token is set by KRAKEN_BRIDGE_TOKEN: change that variable to rotate it"
+        )
+    path = settings.data_dir / TOKEN_FILE
+    path.unlink(missing_ok=True)
+    return _write_token(path)
+
+
+def _write_token(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

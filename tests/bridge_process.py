@@ -31,7 +31,11 @@ class RunningBridge:
 
 @contextmanager
 def running_bridge(
-    *args: str, data_dir: Path, env: dict[str, str] | None = None, timeout_s: float = 30
+    *args: str,
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 30,
+    token_line: str = "Token: ",  # noqa: S107 (a line prefix)
 ) -> Iterator[RunningBridge]:
     """Run ``kraken-bridge serve ARGS --port 0`` until the block ends (SIGTERM)."""
     process = subprocess.Popen(
@@ -68,7 +72,7 @@ def running_bridge(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("bridge did not start:\n" + "\n".join(output))
         url = next(line.split(" ", 1)[1] for line in output if line.startswith("Bridge: "))
-        token = next(line.split(" ", 1)[1] for line in output if line.startswith("Token: "))
+        token = next(line.split(" ", 1)[1] for line in output if line.startswith(token_line))
         yield RunningBridge(process, url, token, output)
     finally:
         process.terminate()

@@ -37,6 +37,7 @@ class Health(BaseModel):
 
 
 HealthSource = Callable[[], Health]
+DiagnosticsSource = Callable[[], dict[str, object]]
 
 
 def _detail(record: DeviceRecord) -> DeviceDetail:
@@ -55,7 +56,12 @@ def _sse(event: BridgeEvent) -> ServerSentEvent:
     return ServerSentEvent(id=str(event.id), event=event.type, data=event.data)
 
 
-def create_app(hub: DeviceHub, token: str, health: HealthSource) -> FastAPI:
+def create_app(
+    hub: DeviceHub,
+    token: str,
+    health: HealthSource,
+    diagnostics: DiagnosticsSource | None = None,
+) -> FastAPI:
     """The API over ``hub``; every route but ``/api/v1/health`` needs ``token``."""
     if len(token) < 16:
         raise ValueError("the bridge token must be at least 16 characters")
@@ -83,6 +89,11 @@ def create_app(hub: DeviceHub, token: str, health: HealthSource) -> FastAPI:
     @app.get("/api/v1/health")
     async def get_health() -> Health:
         return health()
+
+    @app.get("/api/v1/diagnostics", dependencies=authorized)
+    async def get_diagnostics() -> dict[str, object]:
+        """Safe to paste into a support thread: no API key, no token."""
+        return diagnostics() if diagnostics is not None else {}
 
     @app.get("/api/v1/devices", dependencies=authorized)
     async def list_devices() -> list[DeviceSummary]:
