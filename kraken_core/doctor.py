@@ -73,7 +73,14 @@ async def run_doctor(
         try:
             account = await client.account()
         except KrakenError as exc:
-            checks.append(Check("Account", False, str(exc)))
+            checks.append(
+                Check(
+                    "Account",
+                    False,
+                    f"{account_number} cannot be read with this key ({exc}); check the "
+                    "number at the top of your Octopus dashboard",
+                )
+            )
             return checks
         checks.append(_account_check(account_number, account))
         checks.append(await _home_mini_check(client, account))
