@@ -1,26 +1,46 @@
-"""Every GraphQL document the client sends is valid on Kraken and on the simulator."""
+"""Every GraphQL document the client sends is valid on Kraken and on the simulator.
+
+Documents named ``backend_*`` go to Octopus's backend host and may use the hand-written
+Octopus extension (kraken_core/kraken/octopus_extension.graphql); every other document
+must be valid on Kraken's own schema alone.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLSchema, parse, validate
+from graphql import GraphQLSchema, extend_schema, parse, validate
 
-from kraken_core.simulator.graphql_schema import load_subset_schema
+from kraken_core.kraken.extension import BACKEND_DOCUMENT_PREFIX, octopus_extension_sdl
+from kraken_core.simulator.graphql_schema import load_backend_schema, load_subset_schema
 
 DOCUMENTS = sorted(
     (Path(__file__).resolve().parents[1] / "kraken_core" / "kraken" / "documents").glob("*.graphql")
 )
 
 
+def _is_backend(document: Path) -> bool:
+    return document.stem.startswith(BACKEND_DOCUMENT_PREFIX)
+
+
+@pytest.fixture(scope="module")
+def octopus_schema(shared_schema: GraphQLSchema) -> GraphQLSchema:
+    """Kraken's schema plus the Octopus-only extension."""
+    return extend_schema(shared_schema, parse(octopus_extension_sdl()))
+
+
 def test_there_are_documents_to_check() -> None:
     assert DOCUMENTS, "no kraken_core/kraken/documents/*.graphql found"
+    assert any(_is_backend(document) for document in DOCUMENTS)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.stem)
-def test_document_is_valid_against_kraken(document: Path, shared_schema: GraphQLSchema) -> None:
-    errors = validate(shared_schema, parse(document.read_text(encoding="utf-8")))
+def test_document_is_valid_against_kraken(
+    document: Path, shared_schema: GraphQLSchema, octopus_schema: GraphQLSchema
+) -> None:
+    schema = octopus_schema if _is_backend(document) else shared_schema
+    errors = validate(schema, parse(document.read_text(encoding="utf-8")))
     assert not errors, f"{document.name} is invalid on Kraken: " + "; ".join(
         error.message for error in errors
     )
@@ -28,9 +48,25 @@ def test_document_is_valid_against_kraken(document: Path, shared_schema: GraphQL
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.stem)
 def test_document_is_valid_against_the_simulator(document: Path) -> None:
-    errors = validate(load_subset_schema(), parse(document.read_text(encoding="utf-8")))
+    schema = load_backend_schema() if _is_backend(document) else load_subset_schema()
+    errors = validate(schema, parse(document.read_text(encoding="utf-8")))
     assert not errors, (
         f"{document.name} cannot run on the simulator (extend "
         "kraken_core/simulator/schema.graphql from Kraken's schema): "
         + "; ".join(error.message for error in errors)
     )
+
+
+def test_the_extension_only_adds_what_kraken_lacks(shared_schema: GraphQLSchema) -> None:
+    """An extension that redefined a Kraken type would hide a real schema difference."""
+    extension = parse(octopus_extension_sdl())
+    defined = {
+        definition.name.value
+        for definition in extension.definitions
+        if hasattr(definition, "name") and definition.kind.endswith("_definition")
+    }
+    assert defined, "the extension defines no types"
+    assert not defined & set(shared_schema.type_map), "the extension redefines Kraken types"
+    assert shared_schema.query_type is not None
+    for added in ("savingSessions", "octoplusAccountInfo"):
+        assert added not in shared_schema.query_type.fields

@@ -26,9 +26,17 @@ DEFAULT_LIMITS: dict[str, BudgetLimit] = {
     "account": BudgetLimit(30, timedelta(hours=1)),
     "devices": BudgetLimit(120, timedelta(hours=1)),
     "flexPlannedDispatches": BudgetLimit(5, timedelta(minutes=1)),
+    "completedDispatches": BudgetLimit(12, timedelta(hours=1)),
     "smartMeterTelemetry": BudgetLimit(100, timedelta(hours=1)),
+    "updateBoostCharge": BudgetLimit(10, timedelta(hours=1)),
+    "updateDeviceSmartControl": BudgetLimit(10, timedelta(hours=1)),
+    "setDevicePreferences": BudgetLimit(10, timedelta(hours=1)),
     "standard-unit-rates": BudgetLimit(60, timedelta(hours=1)),
+    "day-unit-rates": BudgetLimit(30, timedelta(hours=1)),
+    "night-unit-rates": BudgetLimit(30, timedelta(hours=1)),
     "standing-charges": BudgetLimit(30, timedelta(hours=1)),
+    "savingSessions": BudgetLimit(12, timedelta(hours=1)),
+    "octoplusAccountInfo": BudgetLimit(6, timedelta(hours=1)),
 }
 
 

@@ -1,75 +1,132 @@
 """The Kraken client: every GraphQL and REST call goes through :meth:`KrakenClient._send`.
 
 That one path applies the token, the request budget, timeouts, retries (only for
-transient upstream failures) and error classification.
+transient upstream failures, with backoff and jitter on the injected clock) and error
+classification (:mod:`kraken_core.kraken.classify`).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import stamina
-from gql import Client, GraphQLRequest
-from gql.client import AsyncClientSession
-from gql.transport.exceptions import (
-    TransportConnectionFailed,
-    TransportProtocolError,
-    TransportQueryError,
-    TransportServerError,
-)
-from gql.transport.httpx import HTTPXAsyncTransport
+from pydantic import BaseModel
 
 from kraken_core import __version__
 from kraken_core.engine.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
-from kraken_core.kraken.documents import document
+from kraken_core.kraken.classify import (
+    AUTH_CODES,
+    EXPIRED_TOKEN,
+    NO_DATA_CODES,
+    THROTTLE_CODES,
+    THROTTLE_PAUSE,
+    classify_graphql_errors,
+    classify_http_status,
+)
+from kraken_core.kraken.documents import document_source
 from kraken_core.kraken.errors import (
     KrakenAuthError,
-    KrakenError,
-    KrakenNoData,
     KrakenSchemaError,
     KrakenThrottled,
     KrakenUpstreamError,
 )
 from kraken_core.kraken.models import (
     Account,
+    CompletedDispatch,
     KrakenToken,
+    OctoplusAccountInfo,
     PlannedDispatch,
     RatePage,
     RateRow,
+    SavingSessions,
     SmartFlexDevice,
     TelemetryReading,
     as_utc_z,
     parse_answer,
 )
 
-# gql logs whole request and answer bodies at DEBUG: those carry the API key and tokens.
-logging.getLogger("gql.transport.httpx").setLevel(logging.WARNING)
-logging.getLogger("gql.transport").setLevel(logging.WARNING)
-logging.getLogger("httpx").setLevel(logging.WARNING)
+__all__ = [
+    "AUTH_CODES",
+    "EXPIRED_TOKEN",
+    "NO_DATA_CODES",
+    "OCTOPUS_BACKEND_GRAPHQL_URL",
+    "OCTOPUS_GRAPHQL_URL",
+    "OCTOPUS_REST_URL",
+    "THROTTLE_CODES",
+    "THROTTLE_PAUSE",
+    "KrakenClient",
+    "RetryPolicy",
+    "classify_graphql_errors",
+    "classify_http_status",
+]
+
+log = logging.getLogger(__name__)
+
+# Transport libraries log whole requests at DEBUG: those carry the API key and tokens.
+for _chatty in ("httpx", "httpcore", "gql.transport"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 OCTOPUS_GRAPHQL_URL = "https://api.octopus.energy/v1/graphql/"
+OCTOPUS_BACKEND_GRAPHQL_URL = "https://api.backend.octopus.energy/v1/graphql/"
 OCTOPUS_REST_URL = "https://api.octopus.energy/v1/"
 USER_AGENT = f"kraken-bridge-homey/{__version__}"
 
-AUTH_CODES = frozenset(
-    {"KT-CT-1111", "KT-CT-1112", "KT-CT-1134", "KT-CT-1135", "KT-CT-1139", "KT-CT-1143"}
-)
-EXPIRED_TOKEN = "KT-CT-1124"  # noqa: S105 (an error code, not a secret)
-THROTTLE_CODES = frozenset({"KT-CT-1199", "KT-CT-1188", "KT-CT-1189", "KT-GB-4042"})
-NO_DATA_CODES = frozenset({"KT-CT-4340"})
-THROTTLE_PAUSE = timedelta(minutes=15)
+Fuel = Literal["electricity", "gas"]
+RateRegister = Literal["standard", "day", "night"]
+PREFERRED_PAYMENT_METHOD = "DIRECT_DEBIT"
+DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
+
+#: A backfill asks for at most this long a range per request (about 360 rows each).
+TELEMETRY_CHUNK: dict[str, timedelta] = {
+    "TEN_SECONDS": timedelta(hours=1),
+    "ONE_MINUTE": timedelta(hours=6),
+    "FIVE_MINUTES": timedelta(days=1),
+    "HALF_HOURLY": timedelta(days=7),
+    "HOURLY": timedelta(days=14),
+}
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of transient failures only: exponential backoff with jitter, capped.
+
+    Waits run on the injected clock, so a simulated day does not wait in real time.
+    """
+
+    attempts: int = 3
+    wait_initial_s: float = 1.0
+    wait_max_s: float = 8.0
+    wait_jitter_s: float = 1.0
+
+    def wait_before_retry(self, retry: int, rng: random.Random) -> timedelta:
+        """The wait before retry number ``retry`` (1 for the first retry)."""
+        base = min(self.wait_max_s, self.wait_initial_s * 2 ** (retry - 1))
+        return timedelta(seconds=base + rng.uniform(0, self.wait_jitter_s))
+
+
+@dataclass(frozen=True)
+class PreferenceSchedule:
+    """One weekday of a charge target: ready by ``ready_by`` at ``max_value`` (e.g. 80 %)."""
+
+    day_of_week: str
+    ready_by: time
+    max_value: float
+    min_value: float | None = None
 
 
 class KrakenClient:
@@ -83,34 +140,37 @@ class KrakenClient:
         clock: Clock,
         graphql_url: str = OCTOPUS_GRAPHQL_URL,
         rest_url: str = OCTOPUS_REST_URL,
+        backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL,
         http: httpx.AsyncClient | None = None,
         timeout_s: float = 20.0,
-        retry_attempts: int = 3,
+        retry_attempts: int | None = None,
+        retry: RetryPolicy | None = None,
         limits: dict[str, BudgetLimit] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.account_number = account_number
         self._clock = clock
+        self._graphql_url = graphql_url
+        self._backend_graphql_url = backend_graphql_url
         self._rest_url = rest_url if rest_url.endswith("/") else rest_url + "/"
+        self._timeout_s = timeout_s
         self._timeout = httpx.Timeout(timeout_s)
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(
             timeout=self._timeout, headers={"User-Agent": USER_AGENT}, transport=_transport()
         )
         self._rest_auth = httpx.BasicAuth(api_key, "")
-        self._gql = Client(
-            transport=HTTPXAsyncTransport(
-                url=graphql_url,
-                timeout=self._timeout,
-                headers={"User-Agent": USER_AGENT},
-                transport=_transport(),
-            ),
-            fetch_schema_from_transport=False,
-        )
-        self._session: AsyncClientSession | None = None
-        self._retry_attempts = retry_attempts
+        policy = retry or RetryPolicy()
+        if retry_attempts is not None:
+            policy = RetryPolicy(
+                retry_attempts, policy.wait_initial_s, policy.wait_max_s, policy.wait_jitter_s
+            )
+        self.retry = policy
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         self.budget = RequestBudget(clock, limits)
         self.tokens = TokenManager(api_key, self._mint, clock)
         self.request_counts: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return f"KrakenClient(account_number={self.account_number!r})"
@@ -122,15 +182,13 @@ class KrakenClient:
         await self.close()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._gql.close_async()  # type: ignore[no-untyped-call]
-            self._session = None
         if self._own_http:
             await self._http.aclose()
 
-    # --- operations -------------------------------------------------------------------
+    # --- account ------------------------------------------------------------------------
 
     async def account(self) -> Account:
+        """Properties, electricity and gas agreements with meters, balance, billing period."""
         data = await self._graphql("account", "account", {"accountNumber": self.account_number})
         if data.get("account") is None:
             raise KrakenAuthError(
@@ -140,21 +198,94 @@ class KrakenClient:
             )
         return parse_answer(Account, data["account"], operation="account")
 
+    # --- smart devices ------------------------------------------------------------------
+
     async def devices(self) -> list[SmartFlexDevice]:
-        data = await self._graphql("devices", "devices", {"accountNumber": self.account_number})
-        return [
-            parse_answer(SmartFlexDevice, item, operation="devices")
-            for item in data.get("devices") or []
-        ]
+        data = await self._graphql(
+            "devices", "devices", {"accountNumber": self.account_number, "deviceId": None}
+        )
+        return _parsed_list(SmartFlexDevice, data, "devices")
+
+    async def device(self, device_id: str) -> SmartFlexDevice:
+        """One device with its status and charge preferences."""
+        data = await self._graphql(
+            "devices", "devices", {"accountNumber": self.account_number, "deviceId": device_id}
+        )
+        found = _parsed_list(SmartFlexDevice, data, "devices")
+        if not found:
+            raise KrakenSchemaError(
+                f"Kraken lists no device {device_id} on account {self.account_number}.",
+                operation="devices",
+            )
+        return found[0]
 
     async def planned_dispatches(self, device_id: str) -> list[PlannedDispatch]:
         data = await self._graphql(
             "flexPlannedDispatches", "flex_planned_dispatches", {"deviceId": device_id}
         )
-        return [
-            parse_answer(PlannedDispatch, item, operation="flexPlannedDispatches")
-            for item in data.get("flexPlannedDispatches") or []
+        return _parsed_list(PlannedDispatch, data, "flexPlannedDispatches")
+
+    async def completed_dispatches(self) -> list[CompletedDispatch]:
+        """Dispatches that happened (Kraken lags about 12 hours), newest first."""
+        data = await self._graphql(
+            "completedDispatches", "completed_dispatches", {"accountNumber": self.account_number}
+        )
+        return _parsed_list(CompletedDispatch, data, "completedDispatches")
+
+    async def boost(self, device_id: str) -> SmartFlexDevice:
+        """Charge now at the normal rate; a refusal raises KrakenActionRefused with why."""
+        return await self._update_boost_charge(device_id, "BOOST")
+
+    async def cancel_boost(self, device_id: str) -> SmartFlexDevice:
+        return await self._update_boost_charge(device_id, "CANCEL")
+
+    async def set_smart_control(self, device_id: str, *, enabled: bool) -> SmartFlexDevice:
+        """Suspend (``enabled=False``) or resume Octopus's smart control of a device."""
+        action = "UNSUSPEND" if enabled else "SUSPEND"
+        return await self._device_mutation(
+            "updateDeviceSmartControl",
+            "update_device_smart_control",
+            {"deviceId": device_id, "action": action},
+        )
+
+    async def set_device_preferences(
+        self,
+        device_id: str,
+        schedules: Iterable[PreferenceSchedule],
+        *,
+        mode: str = "CHARGE",
+        unit: str = "PERCENTAGE",
+    ) -> SmartFlexDevice:
+        """Send the charge target for all seven days together (Kraken wants them all)."""
+        given = list(schedules)
+        check_preference_schedules(given)
+        wire = [
+            {
+                "dayOfWeek": day.day_of_week,
+                "time": day.ready_by.strftime("%H:%M"),
+                "min": None if day.min_value is None else str(day.min_value),
+                "max": str(day.max_value),
+            }
+            for day in given
         ]
+        return await self._device_mutation(
+            "setDevicePreferences",
+            "set_device_preferences",
+            {"deviceId": device_id, "mode": mode, "unit": unit, "schedules": wire},
+        )
+
+    async def _update_boost_charge(self, device_id: str, action: str) -> SmartFlexDevice:
+        return await self._device_mutation(
+            "updateBoostCharge", "update_boost_charge", {"deviceId": device_id, "action": action}
+        )
+
+    async def _device_mutation(
+        self, operation: str, document_name: str, mutation_input: dict[str, Any]
+    ) -> SmartFlexDevice:
+        data = await self._graphql(operation, document_name, {"input": mutation_input})
+        return parse_answer(SmartFlexDevice, data.get(operation), operation=operation)
+
+    # --- telemetry ----------------------------------------------------------------------
 
     async def telemetry(
         self,
@@ -177,34 +308,117 @@ class KrakenClient:
             if item is not None and item.get("readAt") is not None
         ]
 
+    async def backfill_telemetry(
+        self, device_id: str, *, start: datetime, end: datetime, grouping: str = "HALF_HOURLY"
+    ) -> list[TelemetryReading]:
+        """Readings over a missed range, asked for in chunks Kraken answers comfortably."""
+        if grouping not in TELEMETRY_CHUNK:
+            raise ValueError(f"grouping must be one of {', '.join(TELEMETRY_CHUNK)}")
+        if end <= start:
+            raise ValueError("end must be after start (KT-GB-4041)")
+        by_time: dict[datetime, TelemetryReading] = {}
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(chunk_start + TELEMETRY_CHUNK[grouping], end)
+            for reading in await self.telemetry(
+                device_id, start=chunk_start, end=chunk_end, grouping=grouping
+            ):
+                by_time[reading.read_at] = reading
+            chunk_start = chunk_end
+        return [by_time[when] for when in sorted(by_time)]
+
+    # --- REST rates -----------------------------------------------------------------------
+
     async def unit_rates(
-        self, product_code: str, tariff_code: str, period_from: datetime, period_to: datetime
+        self,
+        product_code: str,
+        tariff_code: str,
+        period_from: datetime,
+        period_to: datetime,
+        *,
+        fuel: Fuel = "electricity",
+        register: RateRegister = "standard",
+        payment_method: str | None = PREFERRED_PAYMENT_METHOD,
     ) -> list[RateRow]:
-        return await self._rest_rows(
-            "standard-unit-rates", product_code, tariff_code, period_from, period_to
+        """Unit rates (p/kWh inc. VAT) over a period, every page, newest first."""
+        resource = f"{register}-unit-rates"
+        rows = await self._rest_rows(
+            resource, fuel, product_code, tariff_code, period_from, period_to
         )
+        return prefer_payment_method(rows, payment_method)
 
     async def standing_charges(
-        self, product_code: str, tariff_code: str, period_from: datetime, period_to: datetime
+        self,
+        product_code: str,
+        tariff_code: str,
+        period_from: datetime,
+        period_to: datetime,
+        *,
+        fuel: Fuel = "electricity",
+        payment_method: str | None = PREFERRED_PAYMENT_METHOD,
     ) -> list[RateRow]:
-        return await self._rest_rows(
-            "standing-charges", product_code, tariff_code, period_from, period_to
+        """Standing charges (p/day inc. VAT) over a period, every page, newest first."""
+        rows = await self._rest_rows(
+            "standing-charges", fuel, product_code, tariff_code, period_from, period_to
+        )
+        return prefer_payment_method(rows, payment_method)
+
+    # --- Octopus backend host (saving sessions, Octoplus) --------------------------------
+
+    async def saving_sessions(self) -> SavingSessions:
+        data = await self._graphql(
+            "savingSessions",
+            "backend_saving_sessions",
+            {"accountNumber": self.account_number},
+            backend=True,
+        )
+        return parse_answer(SavingSessions, data.get("savingSessions"), operation="savingSessions")
+
+    async def octoplus_account_info(self) -> OctoplusAccountInfo:
+        data = await self._graphql(
+            "octoplusAccountInfo",
+            "backend_octoplus_account_info",
+            {"accountNumber": self.account_number},
+            backend=True,
+        )
+        return parse_answer(
+            OctoplusAccountInfo, data.get("octoplusAccountInfo"), operation="octoplusAccountInfo"
         )
 
     # --- the one request path ------------------------------------------------------------
 
     async def _send(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Budget, retries for transient failures, and classification of one call."""
+        """Budget, retries for transient failures only, and classification of one call.
+
+        ``call`` raises the classified exception; only :class:`KrakenUpstreamError` (5xx,
+        timeouts, connection failures, bodies that are not JSON) is tried again.
+        """
         async for attempt in stamina.retry_context(
             on=KrakenUpstreamError,
-            attempts=self._retry_attempts,
-            wait_initial=0.2,
-            wait_max=2.0,
+            attempts=self.retry.attempts,
+            timeout=None,
+            wait_initial=0,
+            wait_max=0,
+            wait_jitter=0,
         ):
             with attempt:
+                if attempt.num > 1:
+                    await self._wait_before_retry(operation, attempt.num - 1)
                 self._spend(operation)
                 return await call()
         raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _wait_before_retry(self, operation: str, retry: int) -> None:
+        wait = self.retry.wait_before_retry(retry, self._rng)
+        self.retries[operation] += 1
+        log.warning(
+            "Kraken %s failed for a transient reason; retry %d of %d in %.1f s",
+            operation,
+            retry,
+            self.retry.attempts - 1,
+            wait.total_seconds(),
+        )
+        await self._clock.sleep_until(self._clock.now() + wait)
 
     def _spend(self, operation: str) -> None:
         """Count one request against the budget, or refuse it with the time it may run."""
@@ -219,28 +433,41 @@ class KrakenClient:
         self.request_counts[operation] += 1
 
     async def _graphql(
-        self, operation: str, document_name: str, variables: dict[str, Any]
+        self,
+        operation: str,
+        document_name: str,
+        variables: dict[str, Any],
+        *,
+        backend: bool = False,
     ) -> dict[str, Any]:
         """Send one document with the current token; re-mint and replay once if expired."""
+        url = self._backend_graphql_url if backend else self._graphql_url
         token = await self.tokens.token()
         try:
             return await self._send(
-                operation, lambda: self._post_graphql(operation, document_name, variables, token)
+                operation,
+                partial(self._post_graphql, url, operation, document_name, variables, token),
             )
         except KrakenAuthError as exc:
             if exc.code != EXPIRED_TOKEN:
                 raise
+        log.info("Kraken said the token expired during %s; signing in again", operation)
         self.tokens.invalidate(token)
         token = await self.tokens.token()
         return await self._send(
-            operation, lambda: self._post_graphql(operation, document_name, variables, token)
+            operation, partial(self._post_graphql, url, operation, document_name, variables, token)
         )
 
     async def _mint(self, token_input: dict[str, str]) -> KrakenToken:
         data = await self._send(
             "obtainKrakenToken",
-            lambda: self._post_graphql(
-                "obtainKrakenToken", "obtain_kraken_token", {"input": token_input}, None
+            partial(
+                self._post_graphql,
+                self._graphql_url,
+                "obtainKrakenToken",
+                "obtain_kraken_token",
+                {"input": token_input},
+                None,
             ),
         )
         return parse_answer(
@@ -248,45 +475,71 @@ class KrakenClient:
         )
 
     async def _post_graphql(
-        self, operation: str, document_name: str, variables: dict[str, Any], token: str | None
+        self,
+        url: str,
+        operation: str,
+        document_name: str,
+        variables: dict[str, Any],
+        token: str | None,
     ) -> dict[str, Any]:
         headers = {"Authorization": token} if token is not None else {}
-        request = GraphQLRequest(document(document_name), variable_values=variables)
-        try:
-            if self._session is None:
-                self._session = await self._gql.connect_async()  # type: ignore[no-untyped-call]
-            result = await self._session.execute(request, extra_args={"headers": headers})
-        except TransportQueryError as exc:
-            raise classify_graphql_errors(operation, exc.errors or [], self._clock.now()) from None
-        except TransportServerError as exc:
-            raise classify_http_status(operation, exc.code or 0, None, self._clock.now()) from None
-        except TransportProtocolError:
+        body = {"query": document_source(document_name), "variables": variables}
+        response = await self._request(operation, "POST", url, json=body, headers=headers)
+        payload = _json_or_none(response)
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        status = response.status_code
+        if status >= 500 or status in (401, 403, 429) or (status >= 400 and not errors):
+            raise classify_http_status(
+                operation, status, response.headers.get("Retry-After"), self._clock.now()
+            )
+        if errors:
+            raise classify_graphql_errors(
+                operation, errors if isinstance(errors, list) else [], self._clock.now()
+            )
+        if not isinstance(payload, dict):
             raise KrakenUpstreamError(
-                f"Kraken answered {operation} with something that is not GraphQL JSON.",
+                f"Kraken answered {operation} with something that is not GraphQL JSON "
+                "(a broken or cut-off answer); the bridge will try again.",
                 operation=operation,
-            ) from None
-        except TransportConnectionFailed as exc:
-            raise KrakenUpstreamError(
-                f"Could not reach Kraken for {operation}: {type(exc.__cause__).__name__ or 'error'}"
-                " (network down or Kraken slow).",
-                operation=operation,
-            ) from None
-        if not isinstance(result, dict):
+            )
+        data = payload.get("data")
+        if not isinstance(data, dict):
             raise KrakenSchemaError(
                 f"Kraken's answer to {operation} has no data.", operation=operation
             )
-        return result
+        return data
+
+    async def _request(
+        self, operation: str, method: str, url: str, **kwargs: Any
+    ) -> httpx.Response:
+        """One HTTP exchange; network failures and timeouts become upstream errors."""
+        try:
+            return await self._http.request(method, url, timeout=self._timeout, **kwargs)
+        except httpx.TimeoutException:
+            raise KrakenUpstreamError(
+                f"Kraken did not answer {operation} within {self._timeout_s:g} s "
+                "(Kraken slow or the network down); the bridge will try again.",
+                operation=operation,
+                code="timeout",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise KrakenUpstreamError(
+                f"Could not reach Kraken for {operation}: {type(exc).__name__} "
+                "(network down or Kraken unreachable); the bridge will try again.",
+                operation=operation,
+            ) from None
 
     async def _rest_rows(
         self,
         resource: str,
+        fuel: Fuel,
         product_code: str,
         tariff_code: str,
         period_from: datetime,
         period_to: datetime,
     ) -> list[RateRow]:
         url: str | None = (
-            f"{self._rest_url}products/{product_code}/electricity-tariffs/{tariff_code}/{resource}/"
+            f"{self._rest_url}products/{product_code}/{fuel}-tariffs/{tariff_code}/{resource}/"
         )
         params: Mapping[str, str] | None = {
             "period_from": as_utc_z(period_from),
@@ -303,16 +556,7 @@ class KrakenClient:
     async def _get_page(
         self, resource: str, url: str, params: Mapping[str, str] | None
     ) -> RatePage:
-        try:
-            response = await self._http.get(
-                url, params=params, auth=self._rest_auth, timeout=self._timeout
-            )
-        except httpx.HTTPError as exc:
-            raise KrakenUpstreamError(
-                f"Could not reach Kraken for {resource}: {type(exc).__name__} "
-                "(network down or Kraken slow).",
-                operation=resource,
-            ) from None
+        response = await self._request(resource, "GET", url, params=params, auth=self._rest_auth)
         if response.status_code >= 400:
             raise classify_http_status(
                 resource,
@@ -320,13 +564,64 @@ class KrakenClient:
                 response.headers.get("Retry-After"),
                 self._clock.now(),
             )
-        try:
-            payload = response.json()
-        except ValueError:
+        payload = _json_or_none(response)
+        if payload is None:
             raise KrakenUpstreamError(
-                f"Kraken answered {resource} with something that is not JSON.", operation=resource
-            ) from None
+                f"Kraken answered {resource} with something that is not JSON (a broken or "
+                "cut-off answer); the bridge will try again.",
+                operation=resource,
+            )
         return parse_answer(RatePage, payload, operation=resource)
+
+
+def prefer_payment_method(rows: list[RateRow], preferred: str | None) -> list[RateRow]:
+    """One row per period: ``preferred`` if Kraken has it, else the row without a method.
+
+    Kraken lists a tariff's rates once per payment method (direct debit or not); rates
+    that do not depend on it have ``payment_method: null``. ``None`` keeps every row.
+    """
+    if preferred is None:
+        return rows
+
+    def rank(row: RateRow) -> int:
+        if row.payment_method == preferred:
+            return 0
+        return 1 if row.payment_method is None else 2
+
+    best: dict[tuple[datetime, datetime | None], RateRow] = {}
+    for row in rows:
+        key = (row.valid_from, row.valid_to)
+        if key not in best or rank(row) < rank(best[key]):
+            best[key] = row
+    return [row for row in rows if best[(row.valid_from, row.valid_to)] is row]
+
+
+def check_preference_schedules(schedules: list[PreferenceSchedule]) -> None:
+    """Kraken wants all seven days, each ready by 04:00-11:00 in 30-minute steps."""
+    if sorted(day.day_of_week for day in schedules) != sorted(DAYS_OF_WEEK):
+        raise ValueError("give one schedule for each of the seven days, MONDAY to SUNDAY")
+    for day in schedules:
+        ready_by = day.ready_by
+        if (
+            not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
+            or ready_by.minute % 30
+            or (ready_by.second or ready_by.microsecond)
+        ):
+            raise ValueError(
+                f"{day.day_of_week}: the ready-by time must be 04:00 to 11:00 in 30-minute "
+                f"steps, not {ready_by.strftime('%H:%M')}"
+            )
+
+
+def _parsed_list(model: type[M], data: dict[str, Any], operation: str) -> list[M]:
+    return [parse_answer(model, item, operation=operation) for item in data.get(operation) or []]
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _transport() -> httpx.AsyncHTTPTransport:
@@ -335,91 +630,3 @@ def _transport() -> httpx.AsyncHTTPTransport:
     return httpx.AsyncHTTPTransport(
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)], retries=0
     )
-
-
-def classify_graphql_errors(
-    operation: str, errors: list[dict[str, Any]], now: datetime
-) -> KrakenError:
-    """Map Kraken's ``errors[].extensions.errorCode`` onto the exception tree."""
-    first = errors[0] if errors else {}
-    extensions = first.get("extensions") or {}
-    code = extensions.get("errorCode")
-    message = str(first.get("message") or "unknown error")
-    if code in AUTH_CODES or code == EXPIRED_TOKEN:
-        return KrakenAuthError(
-            f"Kraken refused the credentials ({code}: {message}). Check the Octopus API key "
-            "given to the bridge; a new one can be made in your Octopus account's "
-            "personal details.",
-            operation=operation,
-            code=code,
-        )
-    if code in THROTTLE_CODES:
-        return KrakenThrottled(
-            f"Kraken asked the bridge to slow down on {operation} ({code}); it will try again "
-            "later.",
-            operation=operation,
-            code=code,
-            retry_at=now + THROTTLE_PAUSE,
-        )
-    if code in NO_DATA_CODES:
-        return KrakenNoData(
-            f"Kraken has no {operation} to give right now ({code}); keeping what is known.",
-            operation=operation,
-            code=code,
-        )
-    if code is None and "Cannot query field" in message:
-        return KrakenSchemaError(
-            f"Kraken no longer knows a field the bridge asks for in {operation}: {message}",
-            operation=operation,
-        )
-    return KrakenError(
-        f"Kraken refused {operation}" + (f" ({code})" if code else "") + f": {message}",
-        operation=operation,
-        code=code,
-    )
-
-
-def classify_http_status(
-    operation: str, status: int, retry_after: str | None, now: datetime
-) -> KrakenError:
-    if status in (401, 403):
-        return KrakenAuthError(
-            f"Kraken refused the credentials for {operation} (HTTP {status}). Check the Octopus "
-            "API key given to the bridge.",
-            operation=operation,
-            code=str(status),
-        )
-    if status == 429:
-        return KrakenThrottled(
-            f"Kraken asked the bridge to slow down on {operation} (HTTP 429).",
-            operation=operation,
-            code="429",
-            retry_at=_retry_at(retry_after, now),
-        )
-    if status == 404:
-        return KrakenError(
-            f"Kraken does not know this {operation} resource (HTTP 404): check the product "
-            "and tariff codes.",
-            operation=operation,
-            code="404",
-        )
-    if status >= 500:
-        return KrakenUpstreamError(
-            f"Kraken failed answering {operation} (HTTP {status}).",
-            operation=operation,
-            code=str(status),
-        )
-    return KrakenError(
-        f"Kraken refused {operation} (HTTP {status}).", operation=operation, code=str(status)
-    )
-
-
-def _retry_at(retry_after: str | None, now: datetime) -> datetime:
-    if retry_after:
-        if retry_after.strip().isdigit():
-            return now + timedelta(seconds=int(retry_after.strip()))
-        try:
-            return parsedate_to_datetime(retry_after)
-        except (TypeError, ValueError):
-            pass
-    return now + THROTTLE_PAUSE

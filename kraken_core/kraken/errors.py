@@ -54,3 +54,22 @@ class KrakenUpstreamError(KrakenError):
 
 class KrakenSchemaError(KrakenError):
     """Kraken's answer no longer has the shape our documents expect (a field moved)."""
+
+
+class KrakenActionRefused(KrakenError):
+    """Kraken understood a request to change something and said no, with reasons.
+
+    A boost refused with KT-CT-4357 carries Kraken's ``boostChargeRefusalReasons``
+    (e.g. ``BC_DEVICE_DISCONNECTED``); the message says each in words a person can act on.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str = "",
+        code: str | None = None,
+        reasons: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, operation=operation, code=code)
+        self.reasons = reasons

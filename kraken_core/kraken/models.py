@@ -7,7 +7,7 @@ under us and is reported as :class:`KrakenSchemaError` naming the field.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
@@ -54,15 +54,69 @@ class ElectricityAgreement(WireModel):
     meter_point: ElectricityMeterPoint = Field(alias="meterPoint")
 
 
+class GasMeter(WireModel):
+    serial_number: str | None = Field(alias="serialNumber")
+    smart_gas_meter: SmartMeterDevice | None = Field(alias="smartGasMeter")
+
+
+class GasMeterPoint(WireModel):
+    mprn: str | None
+    meters: list[GasMeter]
+
+
+class GasAgreement(WireModel):
+    valid_from: AwareDatetime | None = Field(alias="validFrom")
+    valid_to: AwareDatetime | None = Field(alias="validTo")
+    tariff: Tariff | None
+    meter_point: GasMeterPoint = Field(alias="meterPoint")
+
+
+class BillingOptions(WireModel):
+    period_start_day: int | None = Field(alias="periodStartDay")
+    current_period_start: date | None = Field(alias="currentBillingPeriodStartDate")
+
+
+class Property(WireModel):
+    id: str | None
+    address: str | None
+    postcode: str
+
+
 class Account(WireModel):
     number: str | None
+    balance_p: int = Field(alias="balance")
+    """Account balance in pence: positive is credit, negative is owed (Kraken's sign)."""
+    billing_options: BillingOptions | None = Field(alias="billingOptions")
+    properties: list[Property | None]
     electricity_agreements: list[ElectricityAgreement] = Field(alias="electricityAgreements")
+    gas_agreements: list[GasAgreement] = Field(alias="gasAgreements")
+
+    @property
+    def billing_period_start(self) -> date | None:
+        """The first day of the current billing period, if Kraken says."""
+        return self.billing_options.current_period_start if self.billing_options else None
 
 
 class DeviceStatus(WireModel):
     current: str | None
     current_state: str | None = Field(alias="currentState")
     is_suspended: bool | None = Field(alias="isSuspended")
+
+
+class PreferenceSchedule(WireModel):
+    day_of_week: str = Field(alias="dayOfWeek")
+    time: str
+    min: float | None
+    max: float | None
+
+
+class DevicePreferences(WireModel):
+    """A device's charge target: per weekday, a ready-by time and a target (e.g. 80 %)."""
+
+    mode: str
+    unit: str
+    target_type: str = Field(alias="targetType")
+    schedules: list[PreferenceSchedule] | None
 
 
 class SmartFlexDevice(WireModel):
@@ -72,6 +126,7 @@ class SmartFlexDevice(WireModel):
     status: DeviceStatus
     make: str | None = None
     model: str | None = None
+    preferences: DevicePreferences | None = None
 
 
 class PlannedDispatch(WireModel):
@@ -79,6 +134,20 @@ class PlannedDispatch(WireModel):
     end: AwareDatetime
     type: Literal["SMART", "BOOST", "TEST"] | str
     energy_added_kwh: Decimal | None = Field(alias="energyAddedKwh")
+
+
+class CompletedDispatchMeta(WireModel):
+    source: str | None
+    location: str | None
+
+
+class CompletedDispatch(WireModel):
+    """A dispatch that happened; ``delta_kwh`` is negative for energy imported."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    delta_kwh: Decimal | None = Field(alias="delta")
+    meta: CompletedDispatchMeta | None
 
 
 class TelemetryReading(WireModel):
@@ -103,6 +172,37 @@ class RatePage(WireModel):
     count: int | None = None
     next: str | None = None
     results: list[RateRow]
+
+
+class SavingSessionEvent(WireModel):
+    """An Octopus saving session (Octoplus): reduce use between start and end for points."""
+
+    id: int | None
+    code: str | None
+    start: AwareDatetime = Field(alias="startAt")
+    end: AwareDatetime = Field(alias="endAt")
+    reward_per_kwh_octopoints: int | None = Field(alias="rewardPerKwhInOctoPoints")
+
+
+class JoinedSavingSession(WireModel):
+    event_id: int | None = Field(alias="eventId")
+    start: AwareDatetime = Field(alias="startAt")
+    end: AwareDatetime = Field(alias="endAt")
+    reward_given_octopoints: int | None = Field(alias="rewardGivenInOctoPoints")
+
+
+class SavingSessionsAccount(WireModel):
+    has_joined_campaign: bool | None = Field(alias="hasJoinedCampaign")
+    joined_events: list[JoinedSavingSession] = Field(alias="joinedEvents")
+
+
+class SavingSessions(WireModel):
+    events: list[SavingSessionEvent]
+    account: SavingSessionsAccount | None
+
+
+class OctoplusAccountInfo(WireModel):
+    is_octoplus_enrolled: bool = Field(alias="isOctoplusEnrolled")
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -16,7 +16,7 @@ import functools
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from inspect import isawaitable
 from pathlib import Path
 from typing import Any
@@ -30,17 +30,26 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
     execute,
     get_operation_ast,
     parse,
     validate,
+    visit,
 )
 
 from kraken_core.engine.clock import Clock, SimulatedClock
-from kraken_core.simulator.graphql_api import RequestContext, executable_schema
+from kraken_core.simulator.graphql_api import (
+    RequestContext,
+    executable_backend_schema,
+    executable_schema,
+)
 from kraken_core.simulator.kraken_errors import kraken_error
 from kraken_core.simulator.rates import (
     DEFAULT_PAGE_SIZE,
@@ -49,10 +58,33 @@ from kraken_core.simulator.rates import (
     rest_row,
     served_rows,
 )
-from kraken_core.simulator.scenario import Device, Fault, Scenario, TimelineEntry, load_scenario
+from kraken_core.simulator.scenario import (
+    Device,
+    Dispatch,
+    Fault,
+    Preferences,
+    Scenario,
+    TimelineEntry,
+    load_scenario,
+)
 
+#: Where the simulator serves Octopus's backend host (saving sessions, Octoplus).
+BACKEND_PREFIX = "/backend"
 TOKEN_LIFETIME = timedelta(minutes=60)
 REFRESH_TOKEN_LIFETIME = timedelta(days=7)
+#: A boost the simulator grants charges for this long (Kraken: until the target is met).
+BOOST_LENGTH = timedelta(hours=1)
+READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
+DAYS_OF_WEEK = {"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"}
+_NOT_YET_LIVE = {
+    "AUTHENTICATION_PENDING",
+    "AUTHENTICATION_FAILED",
+    "AUTHENTICATION_COMPLETE",
+    "TEST_CHARGE_IN_PROGRESS",
+    "TEST_CHARGE_FAILED",
+    "TEST_CHARGE_NOT_AVAILABLE",
+    "SETUP_COMPLETE",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +104,10 @@ class Simulator:
         self.request_counts: collections.Counter[str] = collections.Counter()
         self.access_tokens: dict[str, IssuedToken] = {}
         self.refresh_tokens: dict[str, IssuedToken] = {}
+        # What clients changed (boost, smart control, preferences): state set at a time
+        # holds until the device's next timeline entry.
+        self.device_changes: dict[str, TimelineEntry] = {}
+        self.preferences: dict[str, Preferences] = {}
 
     @classmethod
     def from_file(cls, path: Path | str, clock: Clock | None = None) -> Simulator:
@@ -91,6 +127,9 @@ class Simulator:
             raise kraken_error(
                 "KT-CT-1135", "Use APIKey or refreshToken, not both." if both else None
             )
+        expected_key = self.scenario.api_key
+        if api_key and expected_key is not None and api_key != expected_key:
+            raise kraken_error("KT-CT-1139")
         if refresh_token:
             issued = self.refresh_tokens.get(refresh_token)
             if issued is None or now >= issued.expires_at:
@@ -134,9 +173,106 @@ class Simulator:
         return next((fault for fault in self.scenario.faults if fault.covers(operation, now)), None)
 
     def device_state(self, device: Device, now: datetime) -> TimelineEntry | None:
-        """The timeline entry in force at ``now`` (None before the device's first entry)."""
+        """The state in force at ``now``: the latest timeline entry or client change."""
         in_force = [entry for entry in device.timeline if entry.at <= now]
+        change = self.device_changes.get(device.id)
+        if change is not None and change.at <= now:
+            in_force.append(change)
+            in_force.sort(key=lambda entry: entry.at)
         return in_force[-1] if in_force else None
+
+    def preferences_of(self, device: Device) -> Preferences | None:
+        return self.preferences.get(device.id, device.preferences)
+
+    def _change(
+        self, device: Device, state: TimelineEntry, now: datetime, **update: Any
+    ) -> TimelineEntry:
+        changed = state.model_copy(update={"at": now, **update})
+        self.device_changes[device.id] = changed
+        return changed
+
+    def boost(
+        self, device: Device, state: TimelineEntry, action: str, now: datetime
+    ) -> TimelineEntry:
+        """``updateBoostCharge``: start or stop a boost, or refuse like Kraken does."""
+        if action == "CANCEL":
+            if state.currentState != "BOOSTING":
+                return state
+            smart_only = [d for d in state.flexPlannedDispatches if d.type != "BOOST"]
+            return self._change(
+                device,
+                state,
+                now,
+                currentState="SMART_CONTROL_CAPABLE",
+                flexPlannedDispatches=smart_only,
+            )
+        reasons = boost_refusal_reasons(state)
+        if reasons:
+            raise kraken_error("KT-CT-4357", boostChargeRefusalReasons=reasons)
+        boost = Dispatch(start=now, end=now + BOOST_LENGTH, type="BOOST", energyAddedKwh=None)
+        return self._change(
+            device,
+            state,
+            now,
+            currentState="BOOSTING",
+            flexPlannedDispatches=[boost, *state.flexPlannedDispatches],
+        )
+
+    def set_smart_control(
+        self, device: Device, state: TimelineEntry, *, suspended: bool, now: datetime
+    ) -> TimelineEntry:
+        """``updateDeviceSmartControl``: suspend or resume Octopus's control."""
+        if suspended:
+            return self._change(
+                device, state, now, isSuspended=True, currentState="SMART_CONTROL_OFF"
+            )
+        resumed = (
+            "SMART_CONTROL_CAPABLE"
+            if state.currentState == "SMART_CONTROL_OFF"
+            else state.currentState
+        )
+        return self._change(device, state, now, isSuspended=False, currentState=resumed)
+
+    def set_preferences(self, device: Device, given: dict[str, Any]) -> None:
+        """``setDevicePreferences``: all seven days, ready-by 04:00-11:00 in 30-minute steps."""
+        schedules = given.get("schedules") or []
+        days = [schedule["dayOfWeek"] for schedule in schedules]
+        if sorted(days) != sorted(DAYS_OF_WEEK):
+            raise GraphQLError(
+                "Schedules must be provided for all seven days of the week.",
+                extensions={"errorType": "VALIDATION", "errorClass": "VALIDATION"},
+            )
+        for schedule in schedules:
+            ready_by = _parse_time(str(schedule["time"]))
+            if (
+                ready_by is None
+                or not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
+                or ready_by.minute % 30
+            ):
+                raise GraphQLError(
+                    f"Invalid ready-by time {schedule['time']}: use 04:00 to 11:00 in "
+                    "30-minute steps.",
+                    extensions={"errorType": "VALIDATION", "errorClass": "VALIDATION"},
+                )
+        self.preferences[device.id] = Preferences.model_validate(
+            {
+                "mode": given["mode"],
+                "unit": given["unit"],
+                "targetType": "ABSOLUTE_TEMPERATURE"
+                if given["unit"] == "CELSIUS"
+                else "ABSOLUTE_STATE_OF_CHARGE",
+                "schedules": [
+                    {
+                        "dayOfWeek": schedule["dayOfWeek"],
+                        "time": str(schedule["time"]),
+                        "min": None if schedule.get("min") is None else float(schedule["min"]),
+                        "max": float(schedule["max"]),
+                    }
+                    for schedule in schedules
+                ],
+            },
+            strict=False,
+        )
 
     def telemetry_device_ids(self) -> set[str]:
         return {
@@ -144,6 +280,31 @@ class Simulator:
             for point in self.scenario.account.electricity
             if point.telemetry_device_id
         }
+
+
+def boost_refusal_reasons(state: TimelineEntry) -> list[str]:
+    """Why Kraken would refuse a boost in ``state`` (empty: it would boost)."""
+    if state.boostChargeRefusalReasons is not None:
+        return list(state.boostChargeRefusalReasons)
+    current = state.currentState
+    if current == "RETIRED":
+        return ["BC_DEVICE_RETIRED"]
+    if state.isSuspended:
+        return ["BC_DEVICE_SUSPENDED"]
+    if current in _NOT_YET_LIVE:
+        return ["BC_DEVICE_NOT_YET_LIVE"]
+    if current == "BOOSTING":
+        return ["BC_BOOST_CHARGE_IN_PROGRESS"]
+    if current in ("SMART_CONTROL_NOT_AVAILABLE", "LOST_CONNECTION"):
+        return ["BC_DEVICE_DISCONNECTED"]
+    return []
+
+
+def _parse_time(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 # --- HTTP -------------------------------------------------------------------------------
@@ -194,21 +355,54 @@ async def _stall(request: Request, seconds: float) -> Response:
     return PlainTextResponse("upstream request timeout", status_code=504)
 
 
-def _fault_response(fault: Fault) -> Response | None:
+def _fault_response(fault: Fault, operation: str) -> Response | None:
+    """The answer of a fault that replaces the whole response (None: not such a fault)."""
     if fault.http_status is not None:
         text = fault.message or f"Simulated HTTP {fault.http_status} from Kraken."
-        return PlainTextResponse(text, status_code=fault.http_status)
+        headers = {}
+        if fault.http_status == 429:
+            headers["Retry-After"] = str(60 if fault.retry_after is None else fault.retry_after)
+        return PlainTextResponse(text, status_code=fault.http_status, headers=headers)
+    if fault.malformed:
+        # A cut-off body with a JSON content type, as a proxy dropping the connection sends.
+        cut_off = '{"data": {"' + operation + '": [{"id": "'
+        return Response(cut_off, status_code=200, media_type="application/json")
     return None
 
 
+def _removed_field_errors(
+    schema: GraphQLSchema, document: DocumentNode, field_name: str
+) -> list[GraphQLError]:
+    """Kraken's answer to a document asking for a field it no longer has."""
+    type_info = TypeInfo(schema)
+    found: list[GraphQLError] = []
+
+    class _Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_args: object) -> None:
+            parent = type_info.get_parent_type()
+            if node.name.value == field_name and parent is not None:
+                found.append(
+                    GraphQLError(
+                        f"Cannot query field '{field_name}' on type '{parent.name}'.", node
+                    )
+                )
+
+    visit(document, TypeInfoVisitor(type_info, _Finder()))
+    return found
+
+
 @functools.lru_cache(maxsize=256)
-def _checked_document(query: str) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
+def _checked_document(query: str, backend: bool) -> tuple[DocumentNode, tuple[GraphQLError, ...]]:
     """Parse and validate a query once: clients send the same few documents all day."""
     document = parse(query)
-    return document, tuple(validate(executable_schema(), document))
+    return document, tuple(validate(_schema(backend), document))
 
 
-async def _handle_graphql(simulator: Simulator, request: Request) -> Response:
+def _schema(backend: bool) -> GraphQLSchema:
+    return executable_backend_schema() if backend else executable_schema()
+
+
+async def _handle_graphql(simulator: Simulator, request: Request, backend: bool) -> Response:
     now = simulator.now()
     try:
         body = json.loads(await request.body())
@@ -223,9 +417,9 @@ async def _handle_graphql(simulator: Simulator, request: Request) -> Response:
     if operation_name is not None and not isinstance(operation_name, str):
         return _graphql_failure([GraphQLError("operationName must be a string.")])
 
-    schema = executable_schema()
+    schema = _schema(backend)
     try:
-        document, validation_errors = _checked_document(body["query"])
+        document, validation_errors = _checked_document(body["query"], backend)
     except GraphQLError as error:
         return _graphql_failure([error])
     if validation_errors:
@@ -240,10 +434,14 @@ async def _handle_graphql(simulator: Simulator, request: Request) -> Response:
         fault = simulator.fault_for(field_name, now)
         if fault is None:
             continue
-        if (response := _fault_response(fault)) is not None:
+        if (response := _fault_response(fault, field_name)) is not None:
             return response
         if (seconds := fault.timeout_seconds) is not None:
             return await _stall(request, seconds)
+        if fault.removed_field is not None and (
+            removed := _removed_field_errors(schema, document, fault.removed_field)
+        ):
+            return _graphql_failure(removed)
 
     context = RequestContext(simulator, now, request.headers.get("authorization"))
     outcome = execute(
@@ -280,8 +478,22 @@ def _not_found() -> JSONResponse:
     return JSONResponse({"detail": "No ElectricityTariff matches the given query."}, 404)
 
 
+_RATE_TABLES = {
+    "standard-unit-rates": "unit_rates",
+    "day-unit-rates": "day_unit_rates",
+    "night-unit-rates": "night_unit_rates",
+    "standing-charges": "standing_charges",
+}
+_FUEL_PREFIX = {"electricity-tariffs": "E-", "gas-tariffs": "G-"}
+
+
 async def _handle_rates(
-    simulator: Simulator, request: Request, resource: str, product: str, tariff: str
+    simulator: Simulator,
+    request: Request,
+    resource: str,
+    product: str,
+    tariff: str,
+    fuel: str = "electricity-tariffs",
 ) -> Response:
     now = simulator.now()
     simulator.request_counts[f"rest:{resource}"] += 1
@@ -293,18 +505,16 @@ async def _handle_rates(
         )
     fault = simulator.fault_for(resource, now)
     if fault is not None:
-        if (response := _fault_response(fault)) is not None:
+        if (response := _fault_response(fault, resource)) is not None:
             return response
         if (seconds := fault.timeout_seconds) is not None:
             return await _stall(request, seconds)
 
-    table = (
-        simulator.scenario.unit_rates
-        if resource == "standard-unit-rates"
-        else simulator.scenario.standing_charges
-    )
+    if resource not in _RATE_TABLES or fuel not in _FUEL_PREFIX:
+        return JSONResponse({"detail": "Not found."}, status_code=404)
+    table: dict[str, list[Any]] = getattr(simulator.scenario, _RATE_TABLES[resource])
     rows = table.get(tariff)
-    if rows is None or product not in tariff:
+    if rows is None or product not in tariff or not tariff.startswith(_FUEL_PREFIX[fuel]):
         return _not_found()
 
     query = request.query_params
@@ -351,14 +561,17 @@ def create_simulator_app(simulator: Simulator) -> FastAPI:
 
     @app.post("/v1/graphql/")
     async def graphql_endpoint(request: Request) -> Response:
-        return await _handle_graphql(simulator, request)
+        return await _handle_graphql(simulator, request, backend=False)
 
-    @app.get("/v1/products/{product}/electricity-tariffs/{tariff}/standard-unit-rates/")
-    async def standard_unit_rates(request: Request, product: str, tariff: str) -> Response:
-        return await _handle_rates(simulator, request, "standard-unit-rates", product, tariff)
+    # Octopus's second host (api.backend.octopus.energy) under a path prefix.
+    @app.post(BACKEND_PREFIX + "/v1/graphql/")
+    async def backend_graphql_endpoint(request: Request) -> Response:
+        return await _handle_graphql(simulator, request, backend=True)
 
-    @app.get("/v1/products/{product}/electricity-tariffs/{tariff}/standing-charges/")
-    async def standing_charges(request: Request, product: str, tariff: str) -> Response:
-        return await _handle_rates(simulator, request, "standing-charges", product, tariff)
+    @app.get("/v1/products/{product}/{fuel}/{tariff}/{resource}/")
+    async def rates(
+        request: Request, product: str, fuel: str, tariff: str, resource: str
+    ) -> Response:
+        return await _handle_rates(simulator, request, resource, product, tariff, fuel)
 
     return app

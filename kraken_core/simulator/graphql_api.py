@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
-from kraken_core.simulator.graphql_schema import load_subset_schema
+from kraken_core.simulator.graphql_schema import load_backend_schema, load_subset_schema
 from kraken_core.simulator.kraken_errors import kraken_error
 from kraken_core.simulator.rates import served_rows
-from kraken_core.simulator.scenario import PROVIDERS, Device, ElectricityMeterPoint
+from kraken_core.simulator.scenario import (
+    PROVIDERS,
+    Device,
+    ElectricityMeterPoint,
+    GasMeterPoint,
+    TimelineEntry,
+)
 from kraken_core.simulator.telemetry import latest_readings, ranged_readings
 
 if TYPE_CHECKING:
@@ -115,6 +121,53 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
     }
 
 
+def _gas_agreement(context: RequestContext, index: int, point: GasMeterPoint) -> dict[str, Any]:
+    scenario = context.simulator.scenario
+    known_rows = [
+        *scenario.unit_rates.get(point.tariff_code, []),
+        *scenario.standing_charges.get(point.tariff_code, []),
+    ]
+    device = {"id": f"g{index + 1}", "deviceId": point.telemetry_device_id}
+    meter = {
+        "id": f"g{index + 1}",
+        "serialNumber": point.serial_number,
+        "smartGasMeter": device if point.telemetry_device_id is not None else None,
+    }
+    return {
+        "id": 1000 + index,
+        "validFrom": min((row.valid_from for row in known_rows), default=scenario.start),
+        "validTo": None,
+        "tariff": {
+            "id": point.tariff_code,
+            "productCode": point.product_code,
+            "tariffCode": point.tariff_code,
+            "isExport": False,
+        },
+        "meterPoint": {
+            "id": f"g{index + 1}",
+            "mprn": point.mprn,
+            "meters": lambda _info, **_args: [meter],
+        },
+    }
+
+
+def _billing_options(start_day: int | None, today: date) -> dict[str, Any] | None:
+    """Monthly billing from ``start_day``: the current period's first and last day."""
+    if start_day is None:
+        return None
+    start = today.replace(day=start_day)
+    if start > today:
+        start = (start.replace(day=1) - timedelta(days=1)).replace(day=start_day)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=start_day)
+    return {
+        "periodStartDay": start_day,
+        "periodLength": "MONTHLY",
+        "isFixed": True,
+        "currentBillingPeriodStartDate": start.isoformat(),
+        "currentBillingPeriodEndDate": (following - timedelta(days=1)).isoformat(),
+    }
+
+
 def _check_account(context: RequestContext, account_number: str) -> None:
     if account_number != context.simulator.scenario.account.number:
         raise kraken_error("KT-CT-4177")
@@ -126,10 +179,17 @@ def _account(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     agreements = [
         _agreement(context, index, point) for index, point in enumerate(account.electricity)
     ]
+    gas = [_gas_agreement(context, index, point) for index, point in enumerate(account.gas)]
     return {
         "id": "1",
         "number": account.number,
+        "balance": lambda _info, **_args: account.balance,
+        "billingOptions": _billing_options(account.billing_period_start_day, context.now.date()),
+        "properties": lambda _info, **_args: [
+            {"id": "1", "postcode": account.postcode, "address": account.address}
+        ],
         "electricityAgreements": lambda _info, **_args: agreements,
+        "gasAgreements": lambda _info, **_args: gas,
     }
 
 
@@ -140,6 +200,31 @@ def _provider(device: Device) -> str:
     return from_make if from_make in PROVIDERS else "SMARTCAR"
 
 
+def _device_answer(context: RequestContext, device: Device, state: TimelineEntry) -> dict[str, Any]:
+    typename = device.graphql_typename
+    preferences = context.simulator.preferences_of(device)
+    return {
+        "__typename": typename,
+        "id": device.id,
+        "name": None,
+        "deviceType": device.deviceType,
+        "provider": _provider(device),
+        "integrationDeviceId": None,
+        "propertyId": None,
+        "make": device.make,
+        "model": device.model,
+        "status": {
+            "__typename": _STATUS_TYPENAMES[typename],
+            "current": "RETIRED" if state.currentState == "RETIRED" else "LIVE",
+            "currentState": state.currentState,
+            "isSuspended": state.isSuspended,
+        },
+        "preferences": None
+        if preferences is None
+        else {"__typename": "SmartFlexDevicePreferences", **preferences.model_dump()},
+    }
+
+
 def _devices(context: RequestContext, args: dict[str, Any]) -> list[dict[str, Any]]:
     _check_account(context, args["accountNumber"])
     wanted = args.get("deviceId")
@@ -148,35 +233,90 @@ def _devices(context: RequestContext, args: dict[str, Any]) -> list[dict[str, An
         state = context.simulator.device_state(device, context.now)
         if state is None or (wanted is not None and device.id != wanted):
             continue
-        typename = device.graphql_typename
-        answer.append(
-            {
-                "__typename": typename,
-                "id": device.id,
-                "name": None,
-                "deviceType": device.deviceType,
-                "provider": _provider(device),
-                "integrationDeviceId": None,
-                "propertyId": None,
-                "make": device.make,
-                "model": device.model,
-                "status": {
-                    "__typename": _STATUS_TYPENAMES[typename],
-                    "current": "LIVE",
-                    "currentState": state.currentState,
-                    "isSuspended": state.isSuspended,
-                },
-            }
-        )
+        answer.append(_device_answer(context, device, state))
     return answer
 
 
-def _flex_planned_dispatches(context: RequestContext, args: dict[str, Any]) -> list[Any]:
+def _device_in_force(context: RequestContext, device_id: str) -> tuple[Device, TimelineEntry]:
     simulator = context.simulator
-    device = next((d for d in simulator.scenario.devices if d.id == args["deviceId"]), None)
+    device = next((d for d in simulator.scenario.devices if d.id == device_id), None)
     state = simulator.device_state(device, context.now) if device is not None else None
-    if state is None:
+    if device is None or state is None:
         raise kraken_error("KT-CT-4301")
+    return device, state
+
+
+def _update_boost_charge(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    given = args.get("input") or {}
+    device, state = _device_in_force(context, given["deviceId"])
+    updated = context.simulator.boost(device, state, given["action"], context.now)
+    return _device_answer(context, device, updated)
+
+
+def _update_device_smart_control(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    given = args["input"]
+    device, state = _device_in_force(context, given["deviceId"])
+    updated = context.simulator.set_smart_control(
+        device, state, suspended=given["action"] == "SUSPEND", now=context.now
+    )
+    return _device_answer(context, device, updated)
+
+
+def _set_device_preferences(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    given = args["input"]
+    device, state = _device_in_force(context, given["deviceId"])
+    context.simulator.set_preferences(device, given)
+    return _device_answer(context, device, state)
+
+
+def _completed_dispatches(context: RequestContext, args: dict[str, Any]) -> list[Any]:
+    _check_account(context, args["accountNumber"])
+    done = [d for d in context.simulator.scenario.completed_dispatches if d.end <= context.now]
+    return [
+        {
+            "start": d.start,
+            "end": d.end,
+            "delta": d.delta,
+            "meta": {"source": d.source, "location": d.location},
+        }
+        for d in sorted(done, key=lambda d: d.start, reverse=True)
+    ]
+
+
+def _saving_sessions(context: RequestContext, _args: dict[str, Any]) -> dict[str, Any] | None:
+    sessions = context.simulator.scenario.saving_sessions
+    if sessions is None:
+        return {"events": lambda _info, **_a: [], "account": lambda _info, **_a: None}
+    events = sorted(sessions.events, key=lambda event: event.startAt)
+    joined = [
+        {
+            "eventId": event.id,
+            "startAt": event.startAt,
+            "endAt": event.endAt,
+            "rewardGivenInOctoPoints": None if event.endAt > context.now else 0,
+        }
+        for event in events
+        if event.id in sessions.joined_event_ids
+    ]
+
+    def account(_info: object, **account_args: Any) -> dict[str, Any]:
+        _check_account(context, account_args["accountNumber"])
+        return {"hasJoinedCampaign": sessions.has_joined_campaign, "joinedEvents": joined}
+
+    return {
+        "events": lambda _info, **_a: [event.model_dump() for event in events],
+        "account": account,
+    }
+
+
+def _octoplus_account_info(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    _check_account(context, args["accountNumber"])
+    sessions = context.simulator.scenario.saving_sessions
+    return {"isOctoplusEnrolled": bool(sessions and sessions.octoplus_enrolled)}
+
+
+def _flex_planned_dispatches(context: RequestContext, args: dict[str, Any]) -> list[Any]:
+    _device, state = _device_in_force(context, args["deviceId"])
     return [
         dispatch.model_dump()
         for dispatch in sorted(state.flexPlannedDispatches, key=lambda d: d.start)
@@ -203,20 +343,39 @@ def _smart_meter_telemetry(context: RequestContext, args: dict[str, Any]) -> lis
     return ranged_readings(telemetry, origin, context.now, start, end, grouping)
 
 
-@cache
-def executable_schema() -> GraphQLSchema:
-    """The subset schema with the simulator's resolvers (built once per process)."""
-    schema = load_subset_schema()
+def _attach_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
     assert schema.query_type is not None
     assert schema.mutation_type is not None
     query, mutation = schema.query_type.fields, schema.mutation_type.fields
     mutation["obtainKrakenToken"].resolve = _root(
         "obtainKrakenToken", _obtain_kraken_token, needs_token=False
     )
-    query["account"].resolve = _root("account", _account)
-    query["devices"].resolve = _root("devices", _devices)
-    query["flexPlannedDispatches"].resolve = _root(
-        "flexPlannedDispatches", _flex_planned_dispatches
-    )
-    query["smartMeterTelemetry"].resolve = _root("smartMeterTelemetry", _smart_meter_telemetry)
+    resolvers: dict[str, Resolver] = {
+        "account": _account,
+        "devices": _devices,
+        "flexPlannedDispatches": _flex_planned_dispatches,
+        "completedDispatches": _completed_dispatches,
+        "smartMeterTelemetry": _smart_meter_telemetry,
+        "updateBoostCharge": _update_boost_charge,
+        "updateDeviceSmartControl": _update_device_smart_control,
+        "setDevicePreferences": _set_device_preferences,
+        "savingSessions": _saving_sessions,
+        "octoplusAccountInfo": _octoplus_account_info,
+    }
+    for name, resolve in resolvers.items():
+        field = query.get(name) or mutation.get(name)
+        if field is not None:
+            field.resolve = _root(name, resolve)
     return schema
+
+
+@cache
+def executable_schema() -> GraphQLSchema:
+    """The subset schema with the simulator's resolvers (built once per process)."""
+    return _attach_resolvers(load_subset_schema())
+
+
+@cache
+def executable_backend_schema() -> GraphQLSchema:
+    """Octopus's backend host: the subset plus saving sessions and Octoplus."""
+    return _attach_resolvers(load_backend_schema())

@@ -16,6 +16,8 @@ from graphql import (
     build_schema,
 )
 
+from kraken_core.kraken.extension import octopus_extension_sdl
+
 
 def subset_sdl() -> str:
     """The text of ``schema.graphql`` (shipped inside the package)."""
@@ -64,7 +66,15 @@ def serialize_decimal(value: object) -> str:
 
 def load_subset_schema() -> GraphQLSchema:
     """Build the subset schema (no resolvers): for validation and for the schema tests."""
-    schema = build_schema(subset_sdl())
+    return _with_scalars(build_schema(subset_sdl()))
+
+
+def load_backend_schema() -> GraphQLSchema:
+    """The subset plus the Octopus-only extension: what Octopus's backend host serves."""
+    return _with_scalars(build_schema(subset_sdl() + "\n" + octopus_extension_sdl()))
+
+
+def _with_scalars(schema: GraphQLSchema) -> GraphQLSchema:
     date_time = cast("GraphQLScalarType", schema.type_map["DateTime"])
     date_time.coerce_output_value = serialize_datetime
     date_time.coerce_input_value = parse_datetime

@@ -53,6 +53,11 @@ _KNOWN: dict[str, _Known] = {
         "Planned dispatches are temporarily unavailable.",
         "APPLICATION",
     ),
+    "KT-CT-4357": _Known(
+        "Unable to boost charge.",
+        "The device cannot boost charge now; see boostChargeRefusalReasons.",
+        "APPLICATION",
+    ),
     "KT-GB-4040": _Known(
         "'start', 'end', and 'grouping' must all be provided.",
         "Give all of start, end and grouping, or none of them for the latest reading.",
@@ -72,8 +77,11 @@ _KNOWN: dict[str, _Known] = {
 }
 
 
-def kraken_error(code: str, message: str | None = None) -> GraphQLError:
-    """A GraphQL error that Kraken would send for ``code`` (message overridable)."""
+def kraken_error(code: str, message: str | None = None, **extra: object) -> GraphQLError:
+    """A GraphQL error that Kraken would send for ``code`` (message overridable).
+
+    ``extra`` goes into ``extensions`` beside the code (e.g. boostChargeRefusalReasons).
+    """
     known = _KNOWN.get(code)
     error_class = known.error_class if known else "APPLICATION"
     default_message = known.message if known else f"Simulated Kraken error {code}."
@@ -84,5 +92,6 @@ def kraken_error(code: str, message: str | None = None) -> GraphQLError:
             "errorCode": code,
             "errorDescription": known.description if known else (message or default_message),
             "errorClass": error_class,
+            **extra,
         },
     )

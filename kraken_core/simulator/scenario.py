@@ -13,6 +13,23 @@ Optional keys beyond DESIGN.md's example, all with defaults that match it:
 - ``faults[].message`` overrides the error message; ``faults[].timeout`` is ``true``
   (30 real seconds) or a number of seconds up to 120;
 - ``telemetry`` may be left out: the Home Mini then answers with no readings.
+- ``account.balance`` (pence, default 0), ``account.billing_period_start_day`` (1-28),
+  ``account.postcode`` and ``account.address`` (the property), ``account.gas`` (gas meter
+  points: ``mprn``, ``product_code``, ``tariff_code``, ``serial_number``, optional
+  ``telemetry_device_id``);
+- ``api_key``: when set, only that key signs in (others get KT-CT-1139);
+- ``day_unit_rates`` and ``night_unit_rates``: REST rows like ``unit_rates``, for
+  two-rate (Economy 7, ``E-2R-``) tariffs; gas tariffs (``G-1R-``) share ``unit_rates``
+  and ``standing_charges``;
+- ``completed_dispatches``: ``[{start, end, delta, source, location}]`` as Kraken's
+  ``completedDispatches`` answers them once they have ended;
+- ``devices[].preferences``: ``{mode, unit, targetType, schedules: [{dayOfWeek, time,
+  min, max}]}``; ``timeline[].boostChargeRefusalReasons``: why a boost is refused then;
+- ``saving_sessions``: ``{octoplus_enrolled, has_joined_campaign, events: [{id, code,
+  startAt, endAt, rewardPerKwhInOctoPoints}], joined_event_ids}`` (backend host);
+- ``faults[]`` may instead give ``malformed: true`` (HTTP 200 with a cut-off body) or
+  ``removed_field`` (Kraken no longer has that field: the document is refused); an
+  ``http_status`` 429 fault may give ``retry_after`` seconds.
 """
 
 from __future__ import annotations
@@ -62,6 +79,16 @@ DeviceState = Literal[
     "RETIRED",
 ]
 DispatchType = Literal["SMART", "BOOST", "TEST"]
+BoostRefusal = Literal[
+    "BC_DEVICE_NOT_YET_LIVE",
+    "BC_DEVICE_RETIRED",
+    "BC_DEVICE_SUSPENDED",
+    "BC_DEVICE_DISCONNECTED",
+    "BC_DEVICE_NOT_AT_HOME",
+    "BC_BOOST_CHARGE_IN_PROGRESS",
+    "BC_DEVICE_FULLY_CHARGED",
+]
+DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 DeviceTypename = Literal["SmartFlexVehicle", "SmartFlexChargePoint", "SmartFlexDevice"]
 
 #: Kraken's ``ProviderChoices`` (who controls a SmartFlex device).
@@ -114,7 +141,9 @@ PROVIDERS = frozenset(
 )
 
 #: Operations a fault may name besides GraphQL root fields: the REST resources.
-REST_OPERATIONS = frozenset({"standard-unit-rates", "standing-charges"})
+REST_OPERATIONS = frozenset(
+    {"standard-unit-rates", "day-unit-rates", "night-unit-rates", "standing-charges"}
+)
 #: GraphQL root fields a fault may name (what the simulator serves, plus Kraken root
 #: fields clients are known to call, so a fault file stays valid as the simulator grows).
 GRAPHQL_OPERATIONS = frozenset(
@@ -131,6 +160,8 @@ GRAPHQL_OPERATIONS = frozenset(
         "updateBoostCharge",
         "updateDeviceSmartControl",
         "setDevicePreferences",
+        "savingSessions",
+        "octoplusAccountInfo",
     }
 )
 
@@ -158,9 +189,24 @@ class ElectricityMeterPoint(_Strict):
     telemetry_device_id: str | None = None
 
 
+class GasMeterPoint(_Strict):
+    """One gas meter point of the account with its current agreement."""
+
+    mprn: str = Field(min_length=1)
+    product_code: str = Field(min_length=1)
+    tariff_code: str = Field(min_length=1)
+    serial_number: str = Field(min_length=1)
+    telemetry_device_id: str | None = None
+
+
 class Account(_Strict):
     number: str = Field(min_length=1)
     electricity: list[ElectricityMeterPoint] = Field(default_factory=list)
+    gas: list[GasMeterPoint] = Field(default_factory=list)
+    balance: int = 0
+    billing_period_start_day: int | None = Field(default=None, ge=1, le=28)
+    postcode: str = "SW1A 1AA"
+    address: str | None = None
 
 
 class RateRow(_Strict):
@@ -234,6 +280,50 @@ class TimelineEntry(_Strict):
     currentState: DeviceState
     flexPlannedDispatches: list[Dispatch] = Field(default_factory=list)
     isSuspended: bool = False
+    boostChargeRefusalReasons: list[BoostRefusal] | None = None
+
+
+class PreferenceSchedule(_Strict):
+    dayOfWeek: DayOfWeek
+    time: str = Field(pattern=r"^\d\d:\d\d(:\d\d)?$")
+    min: float | None = None
+    max: float
+
+
+class Preferences(_Strict):
+    """A device's charge target as Kraken's ``preferences`` answers it."""
+
+    mode: Literal["CHARGE", "COOL", "HEAT"] = "CHARGE"
+    unit: Literal["CELSIUS", "PERCENTAGE"] = "PERCENTAGE"
+    targetType: Literal[
+        "ABSOLUTE_STATE_OF_CHARGE", "RELATIVE_STATE_OF_CHARGE", "ABSOLUTE_TEMPERATURE"
+    ] = "ABSOLUTE_STATE_OF_CHARGE"
+    schedules: list[PreferenceSchedule] = Field(default_factory=list)
+
+
+class CompletedDispatch(_Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    delta: Decimal
+    source: str = "smart-charge"
+    location: Literal["AT_HOME", "AWAY"] = "AT_HOME"
+
+
+class SavingSessionEvent(_Strict):
+    id: int
+    code: str = Field(min_length=1)
+    startAt: AwareDatetime
+    endAt: AwareDatetime
+    rewardPerKwhInOctoPoints: int = Field(ge=0)
+
+
+class SavingSessions(_Strict):
+    """Octopus saving sessions and Octoplus, as the backend host serves them."""
+
+    octoplus_enrolled: bool = True
+    has_joined_campaign: bool = True
+    events: list[SavingSessionEvent] = Field(default_factory=list)
+    joined_event_ids: list[int] = Field(default_factory=list)
 
 
 class Device(_Strict):
@@ -244,6 +334,7 @@ class Device(_Strict):
     provider: str | None = None
     typename: DeviceTypename | None = Field(default=None, alias="__typename")
     timeline: list[TimelineEntry] = Field(min_length=1)
+    preferences: Preferences | None = None
 
     @field_validator("provider")
     @classmethod
@@ -284,6 +375,9 @@ class Fault(_Strict):
     message: str | None = None
     http_status: int | None = Field(default=None, ge=400, le=599)
     timeout: float | None = None
+    malformed: Literal[True] | None = None
+    removed_field: str | None = Field(default=None, pattern=r"^[A-Za-z_]\w*$")
+    retry_after: int | None = Field(default=None, ge=0)
 
     @field_validator("operation")
     @classmethod
@@ -319,19 +413,26 @@ class Fault(_Strict):
                 ("error_code", self.error_code),
                 ("http_status", self.http_status),
                 ("timeout", self.timeout),
+                ("malformed", self.malformed),
+                ("removed_field", self.removed_field),
             )
             if value is not None
         ]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of error_code, http_status or timeout "
+                "give exactly one of error_code, http_status, timeout, malformed or "
+                "removed_field "
                 f"(got {', '.join(given) or 'none'})"
             )
-        if self.operation in REST_OPERATIONS and self.error_code is not None:
+        if self.operation in REST_OPERATIONS and (
+            self.error_code is not None or self.removed_field is not None
+        ):
             raise ValueError(
-                f"{self.operation} is REST: Kraken error codes are GraphQL only, "
-                "use http_status or timeout"
+                f"{self.operation} is REST: error codes and removed fields are GraphQL only, "
+                "use http_status, timeout or malformed"
             )
+        if self.retry_after is not None and self.http_status != 429:
+            raise ValueError("retry_after goes with http_status 429")
         if self.timeout is not None and not 0 < self.timeout <= MAX_TIMEOUT_SECONDS:
             raise ValueError(
                 f"timeout must be true or a number of seconds in (0, {MAX_TIMEOUT_SECONDS:g}]"
@@ -350,11 +451,16 @@ class Scenario(_Strict):
     description: str = ""
     start: AwareDatetime
     account: Account
+    api_key: str | None = Field(default=None, min_length=1)
     unit_rates: dict[str, list[RateRow]] = Field(default_factory=dict)
+    day_unit_rates: dict[str, list[RateRow]] = Field(default_factory=dict)
+    night_unit_rates: dict[str, list[RateRow]] = Field(default_factory=dict)
     standing_charges: dict[str, list[RateRow]] = Field(default_factory=dict)
     telemetry: Telemetry | None = None
     devices: list[Device] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
+    completed_dispatches: list[CompletedDispatch] = Field(default_factory=list)
+    saving_sessions: SavingSessions | None = None
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from kraken_core.simulator.app import Simulator, create_simulator_app
+from kraken_core.simulator.app import BACKEND_PREFIX, Simulator, create_simulator_app
 
 _STARTUP_TIMEOUT_S = 10.0
 _SHUTDOWN_TIMEOUT_S = 5.0
@@ -27,6 +27,11 @@ class RunningSimulator:
     @property
     def graphql_url(self) -> str:
         return f"{self.url}/v1/graphql/"
+
+    @property
+    def backend_graphql_url(self) -> str:
+        """Octopus's backend host (saving sessions, Octoplus) as the simulator serves it."""
+        return f"{self.url}{BACKEND_PREFIX}/v1/graphql/"
 
     @property
     def rest_url(self) -> str:
