@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from kraken_core.domain.tariff import DispatchWindow
 
 # Kraken plans dispatches even for unplugged cars; only these states honour them.
 HONOURING_STATES = frozenset({"SMART_CONTROL_CAPABLE", "SMART_CONTROL_IN_PROGRESS", "BOOSTING"})
+IN_PROGRESS = "SMART_CONTROL_IN_PROGRESS"
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,201 @@ def smart_device_state(
         next_dispatch_start=next_window.start if next_window else None,
         next_dispatch_end=next_window.end if next_window else None,
     )
+
+
+def intersect_windows(
+    windows: Iterable[DispatchWindow], within: Iterable[DispatchWindow]
+) -> list[DispatchWindow]:
+    """The parts of ``windows`` that lie inside some window of ``within`` (types kept)."""
+    bounds = merge_windows(DispatchWindow(w.start, w.end, "") for w in within)
+    parts = [
+        DispatchWindow(max(w.start, b.start), min(w.end, b.end), w.type)
+        for w in windows
+        for b in bounds
+        if w.start < b.end and b.start < w.end
+    ]
+    return merge_windows(parts)
+
+
+# --- what happened between successive successful polls ---------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceObservation:
+    """One device as a successful poll saw it."""
+
+    device_state: str | None
+    planned: tuple[PlannedDispatch, ...] = ()
+
+    def windows(self) -> list[DispatchWindow]:
+        return counted_windows(self.device_state, self.planned)
+
+
+@dataclass(frozen=True)
+class DispatchEvent:
+    """A flow-card trigger of a smart device (card ids as the shim knows them)."""
+
+    device_id: str
+    card: str  # dispatch_started|ended|changed|cancelled|completed, boost_started|ended
+    tokens: Mapping[str, str | float]
+
+
+@dataclass(frozen=True)
+class DispatchLedger:
+    """What the engine remembers between polls.
+
+    ``observed`` is the last successful poll. ``elapsed`` keeps, per device, counted
+    dispatch that has run and that Kraken no longer lists: dispatches that reached their
+    end, and the run part of a SMART dispatch dropped while the device reported
+    SMART_CONTROL_IN_PROGRESS (so the slot it started stays off-peak).
+    """
+
+    polled_at: datetime | None = None
+    observed: Mapping[str, DeviceObservation] = field(default_factory=dict)
+    elapsed: Mapping[str, tuple[DispatchWindow, ...]] = field(default_factory=dict)
+
+    def device_windows(self, device_id: str) -> list[DispatchWindow]:
+        """Counted windows of one device: what has run and what is planned now."""
+        observation = self.observed.get(device_id)
+        current = observation.windows() if observation else []
+        return merge_windows([*self.elapsed.get(device_id, ()), *current])
+
+    def windows(self) -> list[DispatchWindow]:
+        """Counted windows of every device (not merged across devices)."""
+        devices = set(self.observed) | set(self.elapsed)
+        return [w for device_id in sorted(devices) for w in self.device_windows(device_id)]
+
+    def next_edge(self, now: datetime) -> datetime | None:
+        """The next start or end of a counted window after ``now`` (state changes then)."""
+        edges = [t for w in self.windows() for t in (w.start, w.end) if t > now]
+        return min(edges, default=None)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tokens(window: DispatchWindow | None) -> dict[str, str | float]:
+    if window is None:  # boosting by device state, Kraken lists no BOOST window
+        return {"start": "", "end": "", "type": "BOOST", "duration_minutes": 0.0}
+    return {
+        "start": _iso(window.start),
+        "end": _iso(window.end),
+        "type": window.type,
+        "duration_minutes": (window.end - window.start).total_seconds() / 60,
+    }
+
+
+def _changed(window: DispatchWindow, previous: DispatchWindow | None) -> dict[str, str | float]:
+    """A dispatch moved or resized (previous given) or newly planned (previous empty)."""
+    return {
+        **_tokens(window),
+        "previous_start": _iso(previous.start) if previous else "",
+        "previous_end": _iso(previous.end) if previous else "",
+    }
+
+
+def _elapsed_now(
+    before: DeviceObservation | None,
+    after: list[DispatchWindow],
+    polled_at: datetime,
+    now: datetime,
+) -> list[DispatchWindow]:
+    """Windows of the previous poll that are gone now but have (partly) run."""
+    if before is None:
+        return []
+    ran = []
+    for window in before.windows():
+        if window in after:
+            continue
+        if window.end <= now:
+            ran.append(window)
+        elif (
+            window.type == "SMART"
+            and before.device_state == IN_PROGRESS
+            and window.start <= polled_at < window.end
+        ):
+            ran.append(DispatchWindow(window.start, now, window.type))
+    return ran
+
+
+def _running(
+    windows: list[DispatchWindow], kind: str, when: datetime, state: str | None
+) -> tuple[bool, DispatchWindow | None]:
+    active = [w for w in windows if w.type == kind and w.start <= when < w.end]
+    running = bool(active) or (kind == "BOOST" and state == "BOOSTING")
+    return running, active[0] if active else None
+
+
+def _plan_events(
+    device_id: str,
+    before: DeviceObservation | None,
+    after: DeviceObservation | None,
+    polled_at: datetime,
+    now: datetime,
+) -> list[DispatchEvent]:
+    old = before.windows() if before else []
+    new = after.windows() if after else []
+    events: list[DispatchEvent] = []
+    for kind, started, ended in (
+        ("SMART", "dispatch_started", "dispatch_ended"),
+        ("BOOST", "boost_started", "boost_ended"),
+    ):
+        was, was_window = _running(old, kind, polled_at, before.device_state if before else None)
+        is_, is_window = _running(new, kind, now, after.device_state if after else None)
+        if is_ and not was:
+            events.append(DispatchEvent(device_id, started, _tokens(is_window)))
+        if was and not is_:
+            events.append(DispatchEvent(device_id, ended, _tokens(was_window)))
+    smart_old = [w for w in old if w.type == "SMART"]
+    smart_new = [w for w in new if w.type == "SMART"]
+    for window in smart_old:
+        if polled_at < window.end <= now:
+            events.append(DispatchEvent(device_id, "dispatch_completed", _tokens(window)))
+    added = [w for w in smart_new if w not in smart_old and w.end > now]
+    for window in smart_old:
+        if window in smart_new or window.end <= now:
+            continue
+        replacement = next(
+            (a for a in added if a.start < window.end and window.start < a.end), None
+        )
+        if replacement is None:
+            events.append(DispatchEvent(device_id, "dispatch_cancelled", _tokens(window)))
+        else:
+            added.remove(replacement)
+            events.append(
+                DispatchEvent(device_id, "dispatch_changed", _changed(replacement, window))
+            )
+    events += [DispatchEvent(device_id, "dispatch_changed", _changed(w, None)) for w in added]
+    return events
+
+
+def observe_dispatches(
+    ledger: DispatchLedger,
+    observations: Mapping[str, DeviceObservation],
+    now: datetime,
+    *,
+    keep: timedelta = timedelta(days=2),
+) -> tuple[DispatchLedger, list[DispatchEvent]]:
+    """Fold a successful poll into the ledger; events compare it with the previous one.
+
+    Only successful polls come here, so a failed poll never makes an event. The first
+    poll sets the baseline and makes none.
+    """
+    elapsed: dict[str, tuple[DispatchWindow, ...]] = {}
+    events: list[DispatchEvent] = []
+    for device_id in sorted(set(observations) | set(ledger.elapsed)):
+        before = ledger.observed.get(device_id)
+        observation = observations.get(device_id)
+        after = observation.windows() if observation else []
+        ran = (
+            _elapsed_now(before, after, ledger.polled_at, now)
+            if ledger.polled_at is not None
+            else []
+        )
+        kept = [w for w in [*ledger.elapsed.get(device_id, ()), *ran] if w.end > now - keep]
+        if kept:
+            elapsed[device_id] = tuple(merge_windows(kept))
+        if ledger.polled_at is not None:
+            events += _plan_events(device_id, before, observation, ledger.polled_at, now)
+    return DispatchLedger(now, dict(observations), elapsed), events

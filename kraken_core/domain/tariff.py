@@ -53,6 +53,7 @@ class TariffState:
     standing_charge: float | None
     product_code: str | None
     tariff_code: str | None
+    four_rate_ev: bool = False
 
 
 def _touches(window: DispatchWindow, slot: datetime) -> bool:
@@ -64,21 +65,57 @@ def _day_scheduled(rates: Mapping[datetime, float], slot: datetime) -> list[floa
     return [rate for when, rate in rates.items() if start <= when < end]
 
 
+def off_peak_rate(rates: Mapping[datetime, float], slot: datetime) -> float:
+    """The tariff's cheapest scheduled rate on the slot's local day (IOG's off-peak)."""
+    return min(_day_scheduled(rates, slot))
+
+
 def slot_price(
-    rates: Mapping[datetime, float], slot: datetime, dispatches: Sequence[DispatchWindow] = ()
+    rates: Mapping[datetime, float],
+    slot: datetime,
+    dispatches: Sequence[DispatchWindow] = (),
+    *,
+    four_rate_ev: bool = False,
 ) -> SlotPrice | None:
-    """Price of one slot: a SMART dispatch touching it makes it the day's off-peak rate;
-    a BOOST is billed at the scheduled rate; TEST dispatches change nothing."""
+    """Price of one slot for the whole home.
+
+    A SMART dispatch touching the slot makes it the day's off-peak rate, except on
+    four-rate EV tariffs where only the car's own use is discounted (see ``ev_unit_rate``);
+    a BOOST is billed at the scheduled rate; TEST dispatches change nothing.
+    ``dispatches`` are billable windows: SMART already cut at the allowance.
+    """
     tariff_rate = rates.get(slot)
     if tariff_rate is None:
         return None
     touching = {window.type for window in dispatches if _touches(window, slot)}
-    if "SMART" in touching:
-        off_peak = min(_day_scheduled(rates, slot))
-        return SlotPrice(tariff_rate, off_peak, RateSource.SMART_DISPATCH)
+    if "SMART" in touching and not four_rate_ev:
+        return SlotPrice(tariff_rate, off_peak_rate(rates, slot), RateSource.SMART_DISPATCH)
     if "BOOST" in touching:
         return SlotPrice(tariff_rate, tariff_rate, RateSource.BOOST)
     return SlotPrice(tariff_rate, tariff_rate, RateSource.TARIFF)
+
+
+def ev_unit_rate(
+    rates: Mapping[datetime, float],
+    now: datetime,
+    device_dispatches: Sequence[DispatchWindow],
+    *,
+    home_rate: float | None,
+    four_rate_ev: bool,
+    ev_off_peak_rate: float | None = None,
+) -> float | None:
+    """What a smart device's own charging costs now (p/kWh).
+
+    On ordinary tariffs the car pays what the home pays (``home_rate``). On a four-rate
+    EV tariff a billable SMART dispatch of this device touching the slot gives it the EV
+    off-peak rate (``ev_off_peak_rate`` when known, else the day's off-peak rate).
+    """
+    slot = slot_start(now)
+    if not four_rate_ev or slot not in rates:
+        return home_rate
+    if any(w.type == "SMART" and _touches(w, slot) for w in device_dispatches):
+        return ev_off_peak_rate if ev_off_peak_rate is not None else off_peak_rate(rates, slot)
+    return home_rate
 
 
 def _quadrant(rates: Mapping[datetime, float], slot: datetime, price: float | None) -> int | None:
@@ -101,13 +138,14 @@ def tariff_state(
     product_code: str | None,
     tariff_code: str | None,
     dispatches: Iterable[DispatchWindow] = (),
+    four_rate_ev: bool = False,
 ) -> TariffState:
     """The tariff device's state at ``now`` from the known slot rates and dispatches."""
     windows = tuple(dispatches)
     current = slot_start(now)
     following = current + SLOT
-    price_now = slot_price(rates, current, windows)
-    price_next = slot_price(rates, following, windows)
+    price_now = slot_price(rates, current, windows, four_rate_ev=four_rate_ev)
+    price_next = slot_price(rates, following, windows, four_rate_ev=four_rate_ev)
     unit_rate = price_now.effective_rate if price_now else None
     next_rate = price_next.effective_rate if price_next else None
     return TariffState(
@@ -123,4 +161,5 @@ def tariff_state(
         standing_charge=standing_charge,
         product_code=product_code,
         tariff_code=tariff_code,
+        four_rate_ev=four_rate_ev,
     )

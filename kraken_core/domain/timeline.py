@@ -100,3 +100,31 @@ def price_quadrant(price: float, scheduled: Iterable[float]) -> int:
     if high <= low:
         return 0
     return max(0, min(3, int(4 * (price - low) // (high - low))))
+
+
+def day_night_rates(
+    day_periods: Iterable[RatePeriod],
+    night_periods: Iterable[RatePeriod],
+    start: datetime,
+    end: datetime,
+    *,
+    night_from: time = time(0, 30),
+    night_to: time = time(7, 30),
+) -> dict[datetime, float]:
+    """Economy 7 style tariffs: Kraken serves day and night rates as two lists of price
+    periods; which hours are night is the meter's, given here in GMT (UTC) as meters keep it.
+    """
+    day = half_hour_rates(day_periods, start, end)
+    night = half_hour_rates(night_periods, start, end)
+    rates: dict[datetime, float] = {}
+    for slot in slots_between(start, end):
+        clock = slot.time()
+        is_night = (
+            night_from <= clock < night_to
+            if night_from <= night_to
+            else clock >= night_from or clock < night_to
+        )
+        rate = (night if is_night else day).get(slot)
+        if rate is not None:
+            rates[slot] = rate
+    return rates

@@ -12,25 +12,32 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
+from kraken_core.domain.allowance import AllowanceRule, allowance_status, billable_windows
 from kraken_core.domain.dispatch import (
+    DeviceObservation,
+    DispatchLedger,
     PlannedDispatch,
-    counted_windows,
     dispatches_honoured,
+    intersect_windows,
+    observe_dispatches,
     smart_device_state,
 )
-from kraken_core.domain.tariff import DispatchWindow, tariff_state
+from kraken_core.domain.product import Agreement, is_four_rate_ev, product_changes
+from kraken_core.domain.tariff import DispatchWindow, TariffState, ev_unit_rate, tariff_state
 from kraken_core.domain.timeline import (
     LONDON,
     SLOT,
     RatePeriod,
+    day_rates,
     half_hour_rates,
     local_day,
     local_day_bounds,
     slot_start,
 )
 from kraken_core.engine.clock import Clock, SimulatedClock
-from kraken_core.engine.events import DeviceHub
+from kraken_core.engine.events import DeviceHub, to_json_value
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenNoData, KrakenThrottled
 from kraken_core.kraken.models import RateRow, SmartFlexDevice, TelemetryReading
@@ -50,6 +57,17 @@ class EngineSettings:
     publication_time: time = time(16, 0)  # UK time tomorrow's day-ahead prices appear
     jitter_s: tuple[float, float] = (5.0, 25.0)
     backoff_cap: timedelta = timedelta(minutes=10)
+    # Octopus caps smart charging: minutes of SMART dispatch per allowance day (0: no cap,
+    # older contracts) and the local time that day starts (not published; users report noon).
+    allowance_limit_minutes: int = 360
+    allowance_day_start: time = time(12, 0)
+    # Four-rate EV tariffs discount only the car: None detects it from the tariff code.
+    four_rate_ev: bool | None = None
+    ev_off_peak_rate: float | None = None  # p/kWh; None: the day's off-peak rate
+
+    @property
+    def allowance(self) -> AllowanceRule:
+        return AllowanceRule(self.allowance_limit_minutes, self.allowance_day_start)
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,17 @@ class TariffRates:
     rows: list[RatePeriod] = field(default_factory=list)
     known: tuple[datetime, datetime] | None = None
     slots: dict[datetime, float] = field(default_factory=dict)
+
+    def slots_for(self, window: tuple[datetime, datetime]) -> dict[datetime, float]:
+        """Slot rates of ``window`` from the rows (an open-ended fixed rate stays known
+        after midnight without a new fetch); cached until the rows or window change."""
+        key = (window, len(self.rows), self.rows[-1] if self.rows else None)
+        if self._slots_key != key:
+            self._slots_key, self._window_slots = key, half_hour_rates(self.rows, *window)
+        return self._window_slots
+
+    _slots_key: object = field(default=None, repr=False)
+    _window_slots: dict[datetime, float] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -118,6 +147,12 @@ class Engine:
         self.smart_devices: dict[str, SmartFlexDevice] = {}
         self.planned: dict[str, list[PlannedDispatch]] = {}
         self.latest_reading: TelemetryReading | None = None
+        # Derived memory: dispatch that has run, the previous successful answers that
+        # events compare with, and triggers waiting for the states they describe.
+        self.dispatch_ledger = DispatchLedger()
+        self._agreements: dict[str, Agreement] | None = None
+        self._tomorrow_published: dict[str, bool] = {}
+        self._pending_triggers: list[tuple[str, str, dict[str, Any]]] = []
 
     # --- scheduling ---------------------------------------------------------------------
 
@@ -177,8 +212,9 @@ class Engine:
         job.due = self._next_due(job.name, now)
 
     def _next_due(self, name: str, now: datetime) -> datetime:
-        if name == "slot":
-            return slot_start(now) + SLOT
+        if name == "slot":  # prices change at slot boundaries, `dispatching` at dispatch edges
+            edge = self.dispatch_ledger.next_edge(now)
+            return min(slot_start(now) + SLOT, edge) if edge else slot_start(now) + SLOT
         if name == "account":
             return self._jittered(now + self.settings.account_interval)
         if name == "tariffs":
@@ -245,6 +281,7 @@ class Engine:
             )
         changed = {p.tariff_code for p in points} != {p.tariff_code for p in self.meter_points}
         self.meter_points = points
+        self._note_product_changes(points)
         for point in points:
             for kind in (UNIT_RATES, STANDING_CHARGES):
                 if (point.tariff_code, kind) not in self.rates:
@@ -300,16 +337,17 @@ class Engine:
 
     async def _poll_devices(self) -> None:
         devices = await self.client.devices()
-        self.smart_devices = {device.id: device for device in devices}
+        planned: dict[str, list[PlannedDispatch]] = {}
         for device in devices:
             if not dispatches_honoured(device.status.current_state):
-                self.planned[device.id] = []
+                planned[device.id] = []
                 continue
             try:
                 answer = await self.client.planned_dispatches(device.id)
             except KrakenNoData:
-                continue  # keep the cached dispatches
-            self.planned[device.id] = [
+                planned[device.id] = self.planned.get(device.id, [])  # keep the cached ones
+                continue
+            planned[device.id] = [
                 PlannedDispatch(
                     start=d.start,
                     end=d.end,
@@ -318,7 +356,11 @@ class Engine:
                 )
                 for d in answer
             ]
+        # Only a poll that succeeded for every device replaces what we know.
+        self.smart_devices = {device.id: device for device in devices}
+        self.planned = planned
         self._register_devices()
+        self._observe_dispatches()
 
     async def _poll_telemetry(self) -> None:
         telemetry_id = next(
@@ -353,27 +395,91 @@ class Engine:
             self.hub.ensure(f"smart_energy_device.{device.id}", "smart_energy_device", name)
 
     def counted_dispatches(self) -> list[DispatchWindow]:
-        windows: list[DispatchWindow] = []
-        for device_id, device in self.smart_devices.items():
-            windows += counted_windows(device.status.current_state, self.planned.get(device_id, []))
-        return windows
+        """Dispatch that counts for billing: what has run and what is planned, every
+        device, SMART cut where the allowance runs out."""
+        return billable_windows(self.dispatch_ledger.windows(), self.settings.allowance)
+
+    def _observe_dispatches(self) -> None:
+        observations = {
+            device_id: DeviceObservation(
+                device.status.current_state, tuple(self.planned.get(device_id, []))
+            )
+            for device_id, device in self.smart_devices.items()
+        }
+        now = self.clock.now()
+        self.dispatch_ledger, events = observe_dispatches(self.dispatch_ledger, observations, now)
+        for event in events:
+            self._trigger(f"smart_energy_device.{event.device_id}", event.card, dict(event.tokens))
+        slot_job = self.jobs["slot"]
+        slot_job.due = min(slot_job.due, self._next_due("slot", now))
+
+    def _note_product_changes(self, points: list[MeterPoint]) -> None:
+        current = {p.mpan: Agreement(p.product_code, p.tariff_code) for p in points}
+        for change in product_changes(self._agreements or {}, current):
+            point = next(p for p in points if p.mpan == change.meter_point)
+            self._trigger(
+                point.device_id,
+                "tariff_product_changed",
+                {
+                    "previous_product_code": change.previous.product_code,
+                    "previous_tariff_code": change.previous.tariff_code,
+                    "product_code": change.current.product_code,
+                    "tariff_code": change.current.tariff_code,
+                },
+            )
+        self._agreements = current
+
+    def _trigger(self, device_id: str, card: str, tokens: dict[str, Any]) -> None:
+        """Queue a flow-card trigger; sent after the states it describes are published."""
+        self._pending_triggers.append((device_id, card, tokens))
+
+    def _flush_triggers(self) -> None:
+        pending, self._pending_triggers = self._pending_triggers, []
+        for device_id, card, tokens in pending:
+            self.hub.bus.publish(
+                "trigger", {"device_id": device_id, "card": card, "tokens": to_json_value(tokens)}
+            )
 
     def recompute(self) -> None:
         """Publish every device's state for ``now`` (events only for changed values)."""
         now = self.clock.now()
+        window = self._rate_window(now)
         dispatches = self.counted_dispatches()
+        allowance = allowance_status(dispatches, self.settings.allowance, now)
+        allowance_fields = {
+            "allowance_used_minutes": allowance.used_minutes,
+            "allowance_left_minutes": allowance.left_minutes,
+            "allowance_reached": allowance.reached,
+        }
+        home_rate: float | None = None
+        import_slots: dict[datetime, float] = {}
+        four_rate = False
         for point in self.meter_points:
             unit = self.rates.get((point.tariff_code, UNIT_RATES), TariffRates())
             standing = self.rates.get((point.tariff_code, STANDING_CHARGES), TariffRates())
+            slots = unit.slots_for(window)
+            is_import = point.direction == "IMPORT"
             state = tariff_state(
-                unit.slots,
+                slots,
                 now,
-                standing_charge=standing.slots.get(slot_start(now)),
+                standing_charge=standing.slots_for(window).get(slot_start(now)),
                 product_code=point.product_code,
                 tariff_code=point.tariff_code,
-                dispatches=dispatches if point.direction == "IMPORT" else (),
+                dispatches=dispatches if is_import else (),
+                four_rate_ev=is_import
+                and is_four_rate_ev(point.tariff_code, self.settings.four_rate_ev),
             )
-            self.hub.set_state(point.device_id, vars(state))
+            extra: dict[str, Any] = {}
+            if is_import:
+                extra = {
+                    **allowance_fields,
+                    "allowance_limit_minutes": self.settings.allowance_limit_minutes,
+                    "allowance_resets_at": allowance.window_end,
+                }
+                if home_rate is None:
+                    home_rate, import_slots, four_rate = state.unit_rate, slots, state.four_rate_ev
+            self.hub.set_state(point.device_id, {**vars(state), **extra})
+            self._note_tomorrow(point.device_id, state, slots, now)
             reason = None
             if state.unit_rate is None:
                 error = self.jobs["tariffs"].last_error
@@ -382,13 +488,54 @@ class Engine:
                 )
             self.hub.set_availability(point.device_id, state.unit_rate is not None, reason)
         self._publish_account()
+        billable_smart = [w for w in dispatches if w.type == "SMART"]
         for device_id, device in self.smart_devices.items():
             hub_id = f"smart_energy_device.{device_id}"
             smart = smart_device_state(
                 device.status.current_state, self.planned.get(device_id, []), now
             )
-            self.hub.set_state(hub_id, {"kraken_device_id": device_id, **vars(smart)})
+            own = intersect_windows(self.dispatch_ledger.device_windows(device_id), billable_smart)
+            ev_rate = ev_unit_rate(
+                import_slots,
+                now,
+                own,
+                home_rate=home_rate,
+                four_rate_ev=four_rate,
+                ev_off_peak_rate=self.settings.ev_off_peak_rate,
+            )
+            self.hub.set_state(
+                hub_id,
+                {
+                    "kraken_device_id": device_id,
+                    **vars(smart),
+                    "ev_unit_rate": ev_rate,
+                    **allowance_fields,
+                },
+            )
             self.hub.set_availability(hub_id, True, None)
+        self._flush_triggers()
+
+    def _note_tomorrow(
+        self, device_id: str, state: TariffState, slots: dict[datetime, float], now: datetime
+    ) -> None:
+        """Trigger when tomorrow's prices turn published (not on the first known state)."""
+        if state.unit_rate is None:
+            return
+        published = state.tomorrow_prices_published
+        if published and self._tomorrow_published.get(device_id) is False:
+            tomorrow = local_day(now) + timedelta(days=1)
+            prices = day_rates(slots, tomorrow) or []
+            self._trigger(
+                device_id,
+                "tomorrow_prices_published",
+                {
+                    "day": tomorrow.isoformat(),
+                    "min_unit_rate": min(prices, default=0.0),
+                    "max_unit_rate": max(prices, default=0.0),
+                    "average_unit_rate": sum(prices) / len(prices) if prices else 0.0,
+                },
+            )
+        self._tomorrow_published[device_id] = published
 
     def _publish_account(self) -> None:
         if not self.meter_points:
