@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup run test lint typecheck pytest node-test validate bench clean
+.PHONY: setup run test lint typecheck pytest node-test validate bench bench-load bench-soak clean
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ node-test: setup
 
 validate: $(NODE_STAMP)
 	npm run validate
+
+bench: bench-load bench-soak
+
+bench-load: $(PY_STAMP)
+	$(BIN)/python bench/load.py
+
+bench-soak: $(PY_STAMP)
+	$(BIN)/python bench/soak.py --days 30
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

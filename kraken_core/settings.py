@@ -33,9 +33,7 @@ class BridgeSettings(BaseSettings):
     directory (systemd's ``$CREDENTIALS_DIRECTORY`` or Docker's ``/run/secrets``).
     """
 
-    model_config = SettingsConfigDict(
-        env_prefix="KRAKEN_BRIDGE_", extra="ignore", secrets_dir_missing="ok"
-    )
+    model_config = SettingsConfigDict(env_prefix="KRAKEN_BRIDGE_", extra="ignore")
 
     api_key: SecretStr | None = None
     api_key_file: Path | None = None
