@@ -201,7 +201,6 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "poll_interval_minutes": settings.poll_interval_minutes,
         "graphql_url": settings.graphql_url,
         "rest_url": settings.rest_url,
-        "mdns": settings.mdns,
     }
 
 

@@ -46,8 +46,6 @@ class BridgeSettings(BaseSettings):
     graphql_url: str = OCTOPUS_GRAPHQL_URL
     rest_url: str = OCTOPUS_REST_URL
 
-    mdns: bool = False
-
     @model_validator(mode="after")
     def _key_from_file(self) -> BridgeSettings:
         if self.api_key is None and self.api_key_file is not None:
