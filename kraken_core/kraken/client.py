@@ -147,6 +147,7 @@ class KrakenClient:
         retry: RetryPolicy | None = None,
         limits: dict[str, BudgetLimit] | None = None,
         rng: random.Random | None = None,
+        rest_page_size: int = 1500,
     ) -> None:
         self.account_number = account_number
         self._clock = clock
@@ -160,6 +161,7 @@ class KrakenClient:
             timeout=self._timeout, headers={"User-Agent": USER_AGENT}, transport=_transport()
         )
         self._rest_auth = httpx.BasicAuth(api_key, "")
+        self._rest_page_size = rest_page_size
         policy = retry or RetryPolicy()
         if retry_attempts is not None:
             policy = RetryPolicy(
@@ -544,7 +546,7 @@ class KrakenClient:
         params: Mapping[str, str] | None = {
             "period_from": as_utc_z(period_from),
             "period_to": as_utc_z(period_to),
-            "page_size": "1500",
+            "page_size": str(self._rest_page_size),
         }
         rows: list[RateRow] = []
         while url is not None:

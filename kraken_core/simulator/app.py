@@ -275,11 +275,10 @@ class Simulator:
         )
 
     def telemetry_device_ids(self) -> set[str]:
-        return {
-            point.telemetry_device_id
-            for point in self.scenario.account.electricity
-            if point.telemetry_device_id
-        }
+        account = self.scenario.account
+        ids = [point.telemetry_device_id for point in account.electricity]
+        ids += [point.telemetry_device_id for point in account.gas]
+        return {device_id for device_id in ids if device_id}
 
 
 def boost_refusal_reasons(state: TimelineEntry) -> list[str]:
