@@ -65,13 +65,11 @@ def smart_device_state(
         sorted((d for d in planned if d.end > now), key=lambda d: d.start) if honoured else ()
     )
     active = [d for d in upcoming if d.start <= now < d.end]
-    smart_windows = [
-        w
-        for w in merge_windows(
-            DispatchWindow(d.start, d.end, d.type) for d in upcoming if d.type == "SMART"
-        )
-    ]
-    next_window = next((w for w in smart_windows if w.end > now), None)
+    # Merge before dropping ended ones: touching dispatches are one run, whose start stays.
+    smart_windows = merge_windows(
+        DispatchWindow(d.start, d.end, d.type) for d in planned if d.type == "SMART"
+    )
+    next_window = next((w for w in smart_windows if w.end > now), None) if honoured else None
     return SmartDeviceState(
         device_state=device_state,
         dispatches_honoured=honoured,
