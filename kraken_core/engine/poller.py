@@ -445,7 +445,8 @@ class Engine:
         now = self.clock.now()
         window = self._rate_window(now)
         dispatches = self.counted_dispatches()
-        allowance = allowance_status(dispatches, self.settings.allowance, now)
+        # Used minutes count every SMART minute that ran, past the limit too.
+        allowance = allowance_status(self.dispatch_ledger.windows(), self.settings.allowance, now)
         allowance_fields = {
             "allowance_used_minutes": allowance.used_minutes,
             "allowance_left_minutes": allowance.left_minutes,

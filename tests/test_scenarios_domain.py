@@ -1,0 +1,61 @@
+"""Every domain rule through the real ``kraken-bridge snapshot``: each scenario in
+tests/scenarios/domain has a ``.expected.json`` of checks (a time and the state fields
+that must hold then, by device id)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bridge_process import BRIDGE, SCENARIOS
+
+DOMAIN = SCENARIOS / "domain"
+CHECKS = [
+    pytest.param(
+        path.with_name(path.name.replace(".expected", "")),
+        index,
+        check,
+        id=f"{path.name.split('.')[0]}@{check['at']}",
+    )
+    for path in sorted(DOMAIN.glob("*.expected.json"))
+    for index, check in enumerate(json.loads(path.read_text(encoding="utf-8"))["checks"])
+]
+
+
+def snapshot(scenario: Path, at: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(BRIDGE), "snapshot", "--scenario", str(scenario), "--at", at],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def test_every_scenario_has_expectations_and_every_expectation_a_scenario() -> None:
+    scenarios = {p.stem for p in DOMAIN.glob("*.json") if not p.name.endswith(".expected.json")}
+    expectations = {p.name.removesuffix(".expected.json") for p in DOMAIN.glob("*.expected.json")}
+    assert scenarios == expectations
+    assert len(scenarios) >= 8
+
+
+@pytest.mark.parametrize(("scenario", "index", "check"), CHECKS)
+def test_snapshot_state_matches_the_expected_file(
+    scenario: Path, index: int, check: dict[str, Any]
+) -> None:
+    document = snapshot(scenario, check["at"])
+    assert document["at"] == check["at"]
+    devices = {device["id"]: device for device in document["devices"]}
+    for device_id, fields in check["devices"].items():
+        assert device_id in devices, f"check {index}: no device {device_id} in {sorted(devices)}"
+        assert devices[device_id]["available"], f"{device_id} unavailable"
+        state = devices[device_id]["state"]
+        shown = {name: state.get(name, "<missing>") for name in fields}
+        assert shown == fields, f"check {index} at {check['at']}, {device_id}"
