@@ -19,6 +19,15 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 import stamina
+from gql import Client, GraphQLRequest
+from gql.client import AsyncClientSession
+from gql.transport.exceptions import (
+    TransportConnectionFailed,
+    TransportProtocolError,
+    TransportQueryError,
+    TransportServerError,
+)
+from gql.transport.httpx import HTTPXAsyncTransport
 from pydantic import BaseModel
 
 from kraken_core import __version__
@@ -34,9 +43,10 @@ from kraken_core.kraken.classify import (
     classify_graphql_errors,
     classify_http_status,
 )
-from kraken_core.kraken.documents import document_source
+from kraken_core.kraken.documents import document
 from kraken_core.kraken.errors import (
     KrakenAuthError,
+    KrakenError,
     KrakenSchemaError,
     KrakenThrottled,
     KrakenUpstreamError,
@@ -162,6 +172,11 @@ class KrakenClient:
         )
         self._rest_auth = httpx.BasicAuth(api_key, "")
         self._rest_page_size = rest_page_size
+        # gql sends the documents; httpx (through gql's transport) carries them. A response
+        # hook classifies HTTP failures (429 with Retry-After, 5xx, 401/403) before gql
+        # reads the body, since gql keeps only the status code of those.
+        self._gql: dict[str, Client] = {}
+        self._gql_sessions: dict[str, AsyncClientSession] = {}
         policy = retry or RetryPolicy()
         if retry_attempts is not None:
             policy = RetryPolicy(
@@ -184,8 +199,42 @@ class KrakenClient:
         await self.close()
 
     async def close(self) -> None:
+        for url, client in self._gql.items():
+            if url in self._gql_sessions:
+                await client.close_async()  # type: ignore[no-untyped-call]
+        self._gql.clear()
+        self._gql_sessions.clear()
         if self._own_http:
             await self._http.aclose()
+
+    async def _gql_session(self, url: str) -> AsyncClientSession:
+        session = self._gql_sessions.get(url)
+        if session is None:
+            client = self._gql.setdefault(
+                url,
+                Client(
+                    transport=HTTPXAsyncTransport(
+                        url=url,
+                        timeout=self._timeout,
+                        headers={"User-Agent": USER_AGENT},
+                        transport=_transport(),
+                        event_hooks={"response": [self._classify_http_failure]},
+                    ),
+                    fetch_schema_from_transport=False,
+                ),
+            )
+            session = await client.connect_async()  # type: ignore[no-untyped-call]
+            self._gql_sessions[url] = session
+        return session
+
+    async def _classify_http_failure(self, response: httpx.Response) -> None:
+        """httpx response hook on the GraphQL path: HTTP-level failures, classified."""
+        status = response.status_code
+        if status >= 500 or status in (401, 403, 429):
+            operation = response.request.extensions.get("kraken_operation", "graphql")
+            raise classify_http_status(
+                str(operation), status, response.headers.get("Retry-After"), self._clock.now()
+            )
 
     # --- account ------------------------------------------------------------------------
 
@@ -485,26 +534,41 @@ class KrakenClient:
         token: str | None,
     ) -> dict[str, Any]:
         headers = {"Authorization": token} if token is not None else {}
-        body = {"query": document_source(document_name), "variables": variables}
-        response = await self._request(operation, "POST", url, json=body, headers=headers)
-        payload = _json_or_none(response)
-        errors = payload.get("errors") if isinstance(payload, dict) else None
-        status = response.status_code
-        if status >= 500 or status in (401, 403, 429) or (status >= 400 and not errors):
+        request = GraphQLRequest(document(document_name), variable_values=variables)
+        extra_args = {"headers": headers, "extensions": {"kraken_operation": operation}}
+        try:
+            session = await self._gql_session(url)
+            data = await session.execute(request, extra_args=extra_args)
+        except TransportQueryError as exc:
+            errors = exc.errors if isinstance(exc.errors, list) else []
+            raise classify_graphql_errors(operation, errors, self._clock.now()) from None
+        except TransportConnectionFailed as exc:
+            cause = exc.__cause__
+            if isinstance(cause, KrakenError):  # raised by the response hook
+                raise cause from None
+            if isinstance(cause, httpx.TimeoutException):
+                raise KrakenUpstreamError(
+                    f"Kraken did not answer {operation} within {self._timeout_s:g} s "
+                    "(Kraken slow or the network down); the bridge will try again.",
+                    operation=operation,
+                    code="timeout",
+                ) from None
+            raise KrakenUpstreamError(
+                f"Could not reach Kraken for {operation}: "
+                f"{type(cause).__name__ if cause else 'connection failed'} "
+                "(network down or Kraken unreachable); the bridge will try again.",
+                operation=operation,
+            ) from None
+        except TransportServerError as exc:
             raise classify_http_status(
-                operation, status, response.headers.get("Retry-After"), self._clock.now()
-            )
-        if errors:
-            raise classify_graphql_errors(
-                operation, errors if isinstance(errors, list) else [], self._clock.now()
-            )
-        if not isinstance(payload, dict):
+                operation, exc.code or 500, None, self._clock.now()
+            ) from None
+        except TransportProtocolError:
             raise KrakenUpstreamError(
                 f"Kraken answered {operation} with something that is not GraphQL JSON "
                 "(a broken or cut-off answer); the bridge will try again.",
                 operation=operation,
-            )
-        data = payload.get("data")
+            ) from None
         if not isinstance(data, dict):
             raise KrakenSchemaError(
                 f"Kraken's answer to {operation} has no data.", operation=operation
