@@ -91,6 +91,8 @@ class TariffRates:
     rows: list[RatePeriod] = field(default_factory=list)
     known: tuple[datetime, datetime] | None = None
     slots: dict[datetime, float] = field(default_factory=dict)
+    _slots_key: object = field(default=None, repr=False)
+    _window_slots: dict[datetime, float] = field(default_factory=dict, repr=False)
 
     def slots_for(self, window: tuple[datetime, datetime]) -> dict[datetime, float]:
         """Slot rates of ``window`` from the rows (an open-ended fixed rate stays known
@@ -99,9 +101,6 @@ class TariffRates:
         if self._slots_key != key:
             self._slots_key, self._window_slots = key, half_hour_rates(self.rows, *window)
         return self._window_slots
-
-    _slots_key: object = field(default=None, repr=False)
-    _window_slots: dict[datetime, float] = field(default_factory=dict, repr=False)
 
 
 @dataclass
