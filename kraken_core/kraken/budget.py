@@ -75,6 +75,15 @@ class RequestBudget:
         sent.append(self._clock.now())
         return None
 
+    def next_free_at(self, operation: str, wanted: int = 1) -> datetime | None:
+        """None if ``wanted`` more requests fit now, else when they will (nothing spent)."""
+        limit, sent = self._window(operation)
+        if limit is None or len(sent) + wanted <= limit.requests:
+            return None
+        if wanted > limit.requests:
+            return self._clock.now() + limit.window
+        return sent[len(sent) + wanted - limit.requests - 1] + limit.window
+
     def status(self) -> list[BudgetStatus]:
         out = []
         for operation in sorted(set(self._limits) | set(self._sent)):

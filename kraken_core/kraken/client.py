@@ -11,8 +11,8 @@ import logging
 import random
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any, Literal, TypeVar
@@ -221,6 +221,7 @@ class KrakenClient:
                         event_hooks={"response": [self._classify_http_failure]},
                     ),
                     fetch_schema_from_transport=False,
+                    execute_timeout=None,  # httpx's timeout applies; see _timeout
                 ),
             )
             session = await client.connect_async()  # type: ignore[no-untyped-call]
@@ -336,6 +337,130 @@ class KrakenClient:
         data = await self._graphql(operation, document_name, {"input": mutation_input})
         return parse_answer(SmartFlexDevice, data.get(operation), operation=operation)
 
+    # --- the light transaction ----------------------------------------------------------
+
+    async def live(
+        self,
+        *,
+        meter_device_id: str | None,
+        devices: bool,
+        dispatch_device_ids: Sequence[str] = (),
+    ) -> LiveAnswer:
+        """Latest telemetry, device states and planned dispatches in as few requests as
+        possible: one, for up to two devices' dispatches. Each part succeeds or fails on
+        its own (a throttled telemetry read does not lose the device states)."""
+        answer = LiveAnswer()
+        combined = list(dispatch_device_ids[:2])
+        parts: dict[str, str] = {}  # response key -> operation
+        if meter_device_id is not None:
+            parts["smartMeterTelemetry"] = "smartMeterTelemetry"
+        if devices:
+            parts["devices"] = "devices"
+        for key, _ in zip(("dispatchesA", "dispatchesB"), combined, strict=False):
+            parts[key] = "flexPlannedDispatches"
+        # Parts whose budget is spent are left out, and reported as throttled.
+        for key, operation in list(parts.items()):
+            refused_until = self.budget.next_free_at(operation, parts_wanted(parts, operation))
+            if refused_until is not None:
+                self._record_part(answer, key, combined, _budget_refusal(operation, refused_until))
+                del parts[key]
+        if parts:
+            variables = {
+                "accountNumber": self.account_number,
+                "meterDeviceId": meter_device_id or "",
+                "withTelemetry": "smartMeterTelemetry" in parts,
+                "withDevices": "devices" in parts,
+                "deviceA": combined[0] if combined else "",
+                "withDeviceA": "dispatchesA" in parts,
+                "deviceB": combined[1] if len(combined) > 1 else "",
+                "withDeviceB": "dispatchesB" in parts,
+            }
+            try:
+                data, errors = await self._live_request(tuple(parts.values()), variables)
+            except KrakenError as exc:  # the whole request failed
+                for key in parts:
+                    self._record_part(answer, key, combined, exc)
+            else:
+                self._split_live_answer(answer, parts, combined, data, errors)
+        for device_id in dispatch_device_ids[2:]:
+            try:
+                answer.dispatches[device_id] = await self.planned_dispatches(device_id)
+            except KrakenError as exc:
+                answer.dispatches[device_id] = exc
+        return answer
+
+    async def _live_request(
+        self, operations: tuple[str, ...], variables: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """The combined request, with the token re-minted and replayed once if expired."""
+        for attempt in (1, 2):
+            token = await self.tokens.token()
+            data, errors = await self._send(
+                operations,
+                partial(
+                    self._post_graphql_partial,
+                    self._graphql_url,
+                    "live",
+                    "live",
+                    variables,
+                    token,
+                ),
+            )
+            expired = any(
+                (e.get("extensions") or {}).get("errorCode") == EXPIRED_TOKEN for e in errors
+            )
+            if not expired or attempt == 2:
+                return data, errors
+            self.tokens.invalidate(token)
+        raise AssertionError("unreachable")
+
+    def _split_live_answer(
+        self,
+        answer: LiveAnswer,
+        parts: dict[str, str],
+        combined: list[str],
+        data: dict[str, Any] | None,
+        errors: list[dict[str, Any]],
+    ) -> None:
+        now = self._clock.now()
+        unplaced = [e for e in errors if not e.get("path")]
+        for key, operation in parts.items():
+            mine = [e for e in errors if (e.get("path") or [None])[0] == key] + unplaced
+            if mine:
+                self._record_part(
+                    answer, key, combined, classify_graphql_errors(operation, mine, now)
+                )
+                continue
+            value = (data or {}).get(key)
+            try:
+                if key == "smartMeterTelemetry":
+                    answer.telemetry = [
+                        parse_answer(TelemetryReading, item, operation=operation)
+                        for item in value or []
+                        if item is not None and item.get("readAt") is not None
+                    ]
+                elif key == "devices":
+                    answer.devices = [
+                        parse_answer(SmartFlexDevice, item, operation=operation)
+                        for item in value or []
+                    ]
+                else:
+                    answer.dispatches[_combined_device(key, combined)] = [
+                        parse_answer(PlannedDispatch, item, operation=operation)
+                        for item in value or []
+                    ]
+            except KrakenError as exc:
+                self._record_part(answer, key, combined, exc)
+
+    @staticmethod
+    def _record_part(answer: LiveAnswer, key: str, combined: list[str], error: KrakenError) -> None:
+        if key == "smartMeterTelemetry":
+            answer.telemetry = error
+        elif key == "devices":
+            answer.devices = error
+        else:
+            answer.dispatches[_combined_device(key, combined)] = error
+
     # --- telemetry ----------------------------------------------------------------------
 
     async def telemetry(
@@ -438,7 +563,7 @@ class KrakenClient:
 
     # --- the one request path ------------------------------------------------------------
 
-    async def _send(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _send(self, operation: str | tuple[str, ...], call: Callable[[], Awaitable[T]]) -> T:
         """Budget, retries for transient failures only, and classification of one call.
 
         ``call`` raises the classified exception; only :class:`KrakenUpstreamError` (5xx,
@@ -453,9 +578,11 @@ class KrakenClient:
             wait_jitter=0,
         ):
             with attempt:
+                operations = (operation,) if isinstance(operation, str) else operation
                 if attempt.num > 1:
-                    await self._wait_before_retry(operation, attempt.num - 1)
-                self._spend(operation)
+                    await self._wait_before_retry(operations[0], attempt.num - 1)
+                for name in operations:
+                    self._spend(name)
                 return await call()
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
@@ -475,12 +602,7 @@ class KrakenClient:
         """Count one request against the budget, or refuse it with the time it may run."""
         refused_until = self.budget.try_spend(operation)
         if refused_until is not None:
-            raise KrakenThrottled(
-                f"The bridge's own budget for {operation} is spent; next request allowed at "
-                f"{as_utc_z(refused_until)}.",
-                operation=operation,
-                retry_at=refused_until,
-            )
+            raise _budget_refusal(operation, refused_until)
         self.request_counts[operation] += 1
 
     async def _graphql(
@@ -533,6 +655,26 @@ class KrakenClient:
         variables: dict[str, Any],
         token: str | None,
     ) -> dict[str, Any]:
+        data, errors = await self._post_graphql_partial(
+            url, operation, document_name, variables, token
+        )
+        if errors:
+            raise classify_graphql_errors(operation, errors, self._clock.now())
+        if not isinstance(data, dict):
+            raise KrakenSchemaError(
+                f"Kraken's answer to {operation} has no data.", operation=operation
+            )
+        return data
+
+    async def _post_graphql_partial(
+        self,
+        url: str,
+        operation: str,
+        document_name: str,
+        variables: dict[str, Any],
+        token: str | None,
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Send one document; return the data Kraken gave and its errors, unclassified."""
         headers = {"Authorization": token} if token is not None else {}
         request = GraphQLRequest(document(document_name), variable_values=variables)
         extra_args = {"headers": headers, "extensions": {"kraken_operation": operation}}
@@ -541,7 +683,8 @@ class KrakenClient:
             data = await session.execute(request, extra_args=extra_args)
         except TransportQueryError as exc:
             errors = exc.errors if isinstance(exc.errors, list) else []
-            raise classify_graphql_errors(operation, errors, self._clock.now()) from None
+            partial_data = exc.data if isinstance(exc.data, dict) else None
+            return partial_data, errors
         except TransportConnectionFailed as exc:
             cause = exc.__cause__
             if isinstance(cause, KrakenError):  # raised by the response hook
@@ -569,11 +712,7 @@ class KrakenClient:
                 "(a broken or cut-off answer); the bridge will try again.",
                 operation=operation,
             ) from None
-        if not isinstance(data, dict):
-            raise KrakenSchemaError(
-                f"Kraken's answer to {operation} has no data.", operation=operation
-            )
-        return data
+        return data if isinstance(data, dict) else None, []
 
     async def _request(
         self, operation: str, method: str, url: str, **kwargs: Any
@@ -638,6 +777,32 @@ class KrakenClient:
                 operation=resource,
             )
         return parse_answer(RatePage, payload, operation=resource)
+
+
+@dataclass
+class LiveAnswer:
+    """One light transaction: each part is its answer, its failure, or None if not asked."""
+
+    telemetry: list[TelemetryReading] | KrakenError | None = None
+    devices: list[SmartFlexDevice] | KrakenError | None = None
+    dispatches: dict[str, list[PlannedDispatch] | KrakenError] = field(default_factory=dict)
+
+
+def parts_wanted(parts: dict[str, str], operation: str) -> int:
+    return sum(1 for name in parts.values() if name == operation)
+
+
+def _combined_device(key: str, combined: list[str]) -> str:
+    return combined[0] if key == "dispatchesA" else combined[1]
+
+
+def _budget_refusal(operation: str, refused_until: datetime) -> KrakenThrottled:
+    return KrakenThrottled(
+        f"The bridge's own budget for {operation} is spent; next request allowed at "
+        f"{as_utc_z(refused_until)}.",
+        operation=operation,
+        retry_at=refused_until,
+    )
 
 
 def prefer_payment_method(rows: list[RateRow], preferred: str | None) -> list[RateRow]:

@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from graphql import (
+    BooleanValueNode,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -33,9 +34,11 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
+    VariableNode,
     Visitor,
     execute,
     get_operation_ast,
@@ -309,8 +312,13 @@ def _parse_time(text: str) -> time | None:
 # --- HTTP -------------------------------------------------------------------------------
 
 
-def _root_field_names(document: DocumentNode, operation: OperationDefinitionNode) -> list[str]:
-    """The root fields an operation asks for (through fragments too), one per selection."""
+def _root_field_names(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any] | None = None,
+) -> list[str]:
+    """The root fields an operation asks for (through fragments too), one per selection
+    that ``@include``/``@skip`` leave in: those are the calls Kraken counts."""
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
@@ -320,6 +328,8 @@ def _root_field_names(document: DocumentNode, operation: OperationDefinitionNode
 
     def walk(selection_set: SelectionSetNode, visited: frozenset[str]) -> None:
         for selection in selection_set.selections:
+            if not _included(selection, variables or {}):
+                continue
             if isinstance(selection, FieldNode):
                 if not selection.name.value.startswith("__"):
                     names.append(selection.name.value)
@@ -332,6 +342,23 @@ def _root_field_names(document: DocumentNode, operation: OperationDefinitionNode
 
     walk(operation.selection_set, frozenset())
     return names
+
+
+def _included(selection: SelectionNode, variables: dict[str, Any]) -> bool:
+    """False when ``@skip(if: true)`` or ``@include(if: false)`` leaves it out."""
+    for directive in selection.directives or ():
+        if directive.name.value not in ("skip", "include"):
+            continue
+        condition = next((a.value for a in directive.arguments or () if a.name.value == "if"), None)
+        if isinstance(condition, VariableNode):
+            value = variables.get(condition.name.value)
+        elif isinstance(condition, BooleanValueNode):
+            value = condition.value
+        else:
+            continue
+        if (directive.name.value == "skip") == (value is True):
+            return False
+    return True
 
 
 def _graphql_failure(errors: list[GraphQLError], status_code: int = 400) -> JSONResponse:
@@ -427,7 +454,7 @@ async def _handle_graphql(simulator: Simulator, request: Request, backend: bool)
     if operation is None:
         return _graphql_failure([GraphQLError("Unknown or ambiguous operation name.")])
 
-    root_fields = _root_field_names(document, operation)
+    root_fields = _root_field_names(document, operation, variables)
     simulator.request_counts.update(root_fields)
     for field_name in root_fields:
         fault = simulator.fault_for(field_name, now)
