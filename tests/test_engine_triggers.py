@@ -132,7 +132,8 @@ async def test_a_new_product_on_the_account_is_a_trigger(tmp_path: Path) -> None
         )
         account = scenario.account.model_copy(update={"electricity": meters})
         simulator.scenario = scenario.model_copy(update={"account": account})
-        await service.engine.run_until(clock, at("2026-03-10T18:40:00Z"))
+        # The account is read hourly: the change shows within the hour.
+        await service.engine.run_until(clock, at("2026-03-10T19:00:00Z"))
         changes = [t for t in triggers(service) if t["card"] == "tariff_product_changed"]
         assert changes == [
             {
