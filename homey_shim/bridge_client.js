@@ -158,7 +158,9 @@ class BridgeClient {
       // For the event stream this runs once the headers are in: the timeout guards
       // connecting only, and the stream's own idle watchdog takes over from there.
       this._timers.clearTimeout(timer);
-      if (signal) signal.removeEventListener('abort', onCallerAbort);
+      // A streamed response stays tied to the caller's signal: aborting it closes the body.
+      const streaming = connected && !readJson && !timedOut;
+      if (signal && !streaming) signal.removeEventListener('abort', onCallerAbort);
     }
   }
 }

@@ -114,8 +114,13 @@ class BridgeDevice extends Homey.Device {
     }
     if (reason === this._shownReason) return;
     this._shownReason = reason;
-    if (reason === null) await this.setAvailable();
-    else await this.setUnavailable(reason);
+    if (reason === null) {
+      this.log('available');
+      await this.setAvailable();
+    } else {
+      this.log(`unavailable: ${reason}`);
+      await this.setUnavailable(reason);
+    }
   }
 
   async _addMissingCapabilities() {

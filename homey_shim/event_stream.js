@@ -44,6 +44,7 @@ class EventStream {
     this._idleTimeoutMs = idleTimeoutMs;
     this._running = false;
     this._controller = null;
+    this._reader = null;
     this._wake = null;
     this.lastEventId = null;
   }
@@ -63,6 +64,7 @@ class EventStream {
     if (!this._running) return;
     this._running = false;
     if (this._controller) this._controller.abort();
+    if (this._reader) this._reader.cancel().catch(() => {});
     if (this._wake) this._wake();
     await this._loop;
   }
@@ -105,6 +107,7 @@ class EventStream {
   async _consume(body, controller) {
     if (!body) throw new BridgeConnectionError('stream_closed', 'The event stream had no body');
     const reader = body.getReader();
+    this._reader = reader;
     const decoder = new TextDecoder('utf-8');
     const parser = new SseParser();
     try {
@@ -122,6 +125,7 @@ class EventStream {
         if (parser.lastEventId != null) this.lastEventId = parser.lastEventId;
       }
     } finally {
+      this._reader = null;
       reader.cancel().catch(() => {});
     }
   }
@@ -134,6 +138,7 @@ class EventStream {
           'stream_idle', `No data from the bridge for ${Math.round(this._idleTimeoutMs / 1000)} s`,
         ));
         controller.abort();
+        reader.cancel().catch(() => {});
       }, this._idleTimeoutMs);
     });
     return Promise.race([reader.read(), idle]).finally(() => this._timers.clearTimeout(timer));

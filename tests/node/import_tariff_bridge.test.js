@@ -1,0 +1,115 @@
+'use strict';
+
+/*
+ * End to end: the real kraken-bridge (demo mode, simulated Kraken) and this app on the
+ * fake homey module. Pairs the Import Tariff driver, watches the price change at the
+ * 23:30 slot boundary, then stops the bridge and expects a readable outage.
+ *
+ * Skips when .venv/bin/kraken-bridge is missing, except under CI=true, where that fails.
+ */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
+const { startBridge, bridgeAvailable, BRIDGE_BIN } = require('./helpers/bridge_process');
+
+const SCENARIO = path.join(__dirname, 'scenarios', 'iog_offpeak_starts_2330.json');
+const scenario = require(SCENARIO);
+const IMPORT_ID = 'import_tariff.1900000000001';
+const rateAt = iso => {
+  const rows = scenario.unit_rates['E-1R-INTELLI-VAR-24-10-29-C'];
+  return rows.find(row => row.valid_from <= iso && iso < row.valid_to).value_inc_vat;
+};
+const PEAK_GBP = rateAt('2026-03-10T23:29:00Z') / 100; // 27.83p → £0.2783
+const OFF_PEAK_GBP = rateAt('2026-03-10T23:30:00Z') / 100; // 7.5p → £0.075
+const close = (a, b) => typeof a === 'number' && Math.abs(a - b) < 1e-9;
+
+const missing = !bridgeAvailable();
+const skip = missing && process.env.CI !== 'true'
+  ? `kraken-bridge not installed at ${BRIDGE_BIN}; run "make setup" (this test fails instead under CI=true)`
+  : false;
+
+test('Import Tariff end to end against the real bridge', { skip, timeout: 90000 }, async t => {
+  assert.ok(!missing, `kraken-bridge is required under CI=true but ${BRIDGE_BIN} does not exist`);
+
+  const bridge = await startBridge({ scenario: SCENARIO, speed: 20 });
+  const runtime = new HomeyRuntime();
+  t.after(async () => {
+    await runtime.stop();
+    await bridge.stop();
+  });
+  await runtime.start();
+
+  let device;
+
+  await t.test('pairing refuses a wrong token with a readable message', async () => {
+    const session = await runtime.pair('import_tariff');
+    await assert.rejects(
+      session.emit('login', { username: bridge.url, password: 'not-the-token-0000000000' }),
+      err => {
+        assert.match(err.message, /refused the token/);
+        return true;
+      },
+    );
+    assert.equal(runtime.app.bridge.configured, false, 'a refused login must not be saved');
+  });
+
+  await t.test('pairing logs in with address and token and lists the import tariff', async () => {
+    const session = await runtime.pair('import_tariff');
+    // typed the way a person would: no scheme, trailing slash
+    const typed = `${bridge.url.replace(/^http:\/\//, '')}/`;
+    assert.equal(await session.emit('login', { username: typed, password: bridge.token }), true);
+    assert.equal(runtime.homey.settings.get('bridge_url'), bridge.url);
+
+    const listed = await session.emit('list_devices');
+    assert.deepEqual(listed.map(d => d.data), [{ id: IMPORT_ID }]);
+    assert.match(listed[0].name, /INTELLI-VAR-24-10-29/);
+
+    for (const [driverId, count] of [['export_tariff', 1], ['energy_account', 1], ['smart_energy_device', 1]]) {
+      const other = await runtime.driver(driverId).listBridgeDevices();
+      assert.equal(other.length, count, `${driverId} lists its own kind`);
+      assert.ok(other.every(d => d.data.id.startsWith(`${driverId}.`)));
+    }
+
+    device = await runtime.addDevice('import_tariff', listed[0]);
+  });
+
+  await t.test('the device shows the simulator\'s peak price in pounds', async () => {
+    assert.ok(device, 'pairing must have created the device');
+    await waitFor(() => close(device.getCapabilityValue('measure_monetary'), PEAK_GBP), {
+      timeoutMs: 5000, what: `measure_monetary = ${PEAK_GBP}`,
+    });
+    await device.whenIdle(); // the rest of that state event
+    assert.ok(close(device.getCapabilityValue('measure_monetary.tariff'), PEAK_GBP));
+    assert.ok(close(device.getCapabilityValue('measure_monetary.next'), OFF_PEAK_GBP));
+    assert.ok(close(device.getCapabilityValue('measure_monetary.standing_charge'), 0.53));
+    assert.equal(device.getCapabilityValue('slot_end'), '23:30');
+    assert.equal(device.getCapabilityValue('rate_source'), 'tariff');
+    assert.equal(device.getCapabilityValue('price_quadrant'), 3);
+    assert.equal(device.getAvailable(), true, device.unavailableMessage);
+  });
+
+  await t.test('the price drops to off-peak when the 23:30 slot begins', async () => {
+    await waitFor(() => close(device.getCapabilityValue('measure_monetary'), OFF_PEAK_GBP), {
+      timeoutMs: 30000, what: `measure_monetary = ${OFF_PEAK_GBP} after 23:30`,
+    });
+    await device.whenIdle();
+    assert.equal(device.getCapabilityValue('slot_end'), '00:00');
+    assert.equal(device.getCapabilityValue('price_quadrant'), 0);
+    assert.equal(device.getAvailable(), true, device.unavailableMessage);
+  });
+
+  await t.test('when the bridge stops, the device is unavailable with a readable reason', async () => {
+    await bridge.stop();
+    await waitFor(() => device.getAvailable() === false, { timeoutMs: 15000, what: 'the device to go unavailable' });
+    // Caught mid-shutdown the first reconnect may see the socket reset ("connection lost");
+    // the next attempt, a second later, finds nothing listening.
+    const reason = /^Cannot reach the Kraken bridge at http:\/\/127\.0\.0\.1:\d+ \((connection refused|connection lost)\)\./;
+    assert.match(device.unavailableMessage, reason);
+    await waitFor(() => /connection refused/.test(device.unavailableMessage || ''), {
+      timeoutMs: 10000, what: 'the reason to become "connection refused"',
+    });
+    assert.match(device.unavailableMessage, reason);
+  });
+});
