@@ -5,9 +5,10 @@
  * Draws the app's and drivers' images and SVG icons from one set of glyphs.
  *
  * A glyph is an ordered list of shapes in a 100×100 box. A shape either adds
- * ink or (with `hole: true`) removes it. The same list becomes an antialiased
- * PNG (signed-distance coverage, written with zlib) and a one-path SVG icon
- * (fill-rule evenodd), so the images and icons never drift apart.
+ * ink or (with `hole: true`) removes it from the shape just before it. The same
+ * list becomes an antialiased PNG (signed-distance coverage, written with zlib)
+ * and an SVG icon (a path per shape, holes cut with fill-rule evenodd), so the
+ * images and icons never drift apart.
  *
  * Usage: node scripts/make-images.js [--check]
  *   --check  exit 1 if any committed image or icon differs from what this draws
@@ -41,7 +42,8 @@ function arrow({ cx, tipY, tailY }) {
   const down = tipY > tailY;
   const head = down ? tipY - 14 : tipY + 14;
   return [
-    { type: 'rect', x: cx - 4, y: Math.min(tailY, head), w: 8, h: Math.abs(head - tailY), r: 2 },
+    // the shaft runs into the head, so its rounded end is hidden there
+    { type: 'rect', x: cx - 4, y: down ? tailY : head - 4, w: 8, h: Math.abs(head - tailY) + 4, r: 2 },
     { type: 'polygon', points: [[cx - 13, head], [cx + 13, head], [cx, tipY]] },
   ];
 }
@@ -210,10 +212,15 @@ function svgPath(shape) {
     + `a${f(r)} ${f(r)} 0 0 1 ${f(-r)} ${f(-r)}V${f(y + r)}a${f(r)} ${f(r)} 0 0 1 ${f(r)} ${f(-r)}Z`;
 }
 
+/** One path per inked shape, with the holes that follow it cut out (evenodd). */
 function svgIcon(glyph) {
-  const d = glyph.map(svgPath).join('');
-  return '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">\n'
-    + `  <path fill="#000" fill-rule="evenodd" d="${d}"/>\n</svg>\n`;
+  const paths = [];
+  for (const shape of glyph) {
+    if (shape.hole && paths.length) paths[paths.length - 1] += svgPath(shape);
+    else paths.push(svgPath(shape));
+  }
+  const body = paths.map(d => `  <path fill="#000" fill-rule="evenodd" d="${d}"/>\n`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">\n${body}</svg>\n`;
 }
 
 // ---------------------------------------------------------------- scenes
@@ -274,6 +281,7 @@ function main() {
     console.error(`${stale} image(s) differ; run: node scripts/make-images.js`);
     process.exit(1);
   }
+  if (check) console.log('images and icons match scripts/make-images.js');
 }
 
 if (require.main === module) main();
