@@ -37,6 +37,9 @@ class _DeviceRefresh:
     honoured: bool | None = None
     due: datetime | None = None
     tries_left: int = 0
+    # After a plug-in or unplug hint: state checks once a minute until Kraken agrees.
+    state_checks_left: int = 0
+    expect_honoured: bool | None = None
 
 
 class DispatchRefreshPolicy:
@@ -53,6 +56,9 @@ class DispatchRefreshPolicy:
             device = self._devices.setdefault(device_id, _DeviceRefresh())
             was = device.honoured
             device.honoured = can_receive
+            if device.state_checks_left:
+                agreed = device.expect_honoured == can_receive
+                device.state_checks_left = 0 if agreed else device.state_checks_left - 1
             if can_receive and was is not True:
                 plugged_in.append(device_id)
                 self._soon(device, now + QUICK, tries=PLUG_IN_TRIES)
@@ -91,6 +97,10 @@ class DispatchRefreshPolicy:
         dues = [device.due for device in self._devices.values() if device.due is not None]
         return min(dues, default=None)
 
+    def checking_state(self) -> bool:
+        """A hint asked for the device state to be watched closely for a while."""
+        return any(device.state_checks_left for device in self._devices.values())
+
     def can_receive(self) -> bool:
         """Some device can receive dispatches now (or its state is not known yet)."""
         return not self._devices or any(d.honoured is not False for d in self._devices.values())
@@ -127,8 +137,10 @@ class DispatchRefreshPolicy:
         elif reason == "plug_in":
             when = now + QUICK
             device.tries_left = PLUG_IN_TRIES
+            device.state_checks_left, device.expect_honoured = PLUG_IN_TRIES, True
         elif reason == "unplug":
             when = now + FINAL_AFTER
+            device.state_checks_left, device.expect_honoured = PLUG_IN_TRIES, False
         else:
             when = now + timedelta(seconds=30)
         self._soon(device, when, tries=device.tries_left)

@@ -101,10 +101,15 @@ class IssuedToken:
 class Simulator:
     """One scenario being served: its clock, its tokens and what was asked of it."""
 
-    def __init__(self, scenario: Scenario, clock: Clock | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, clock: Clock | None = None, *, keep_request_log: bool = False
+    ) -> None:
         self.scenario = scenario
         self.clock: Clock = clock if clock is not None else SimulatedClock(scenario.start)
         self.request_counts: collections.Counter[str] = collections.Counter()
+        # (time, root field) of every counted call, for tests and benchmarks that check
+        # when requests were made; off by default so long runs stay small.
+        self.request_log: list[tuple[datetime, str]] | None = [] if keep_request_log else None
         self.access_tokens: dict[str, IssuedToken] = {}
         self.refresh_tokens: dict[str, IssuedToken] = {}
         # What clients changed (boost, smart control, preferences): state set at a time
@@ -456,6 +461,8 @@ async def _handle_graphql(simulator: Simulator, request: Request, backend: bool)
 
     root_fields = _root_field_names(document, operation, variables)
     simulator.request_counts.update(root_fields)
+    if simulator.request_log is not None:
+        simulator.request_log.extend((now, field) for field in root_fields)
     for field_name in root_fields:
         fault = simulator.fault_for(field_name, now)
         if fault is None:
@@ -523,6 +530,8 @@ async def _handle_rates(
 ) -> Response:
     now = simulator.now()
     simulator.request_counts[f"rest:{resource}"] += 1
+    if simulator.request_log is not None:
+        simulator.request_log.append((simulator.now(), f"rest:{resource}"))
     if _basic_auth_user(request) is None:
         return JSONResponse(
             {"detail": "Authentication credentials were not provided."},
