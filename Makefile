@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup run test lint typecheck pytest node-test validate bench bench-load bench-soak clean
+.PHONY: setup run test lint typecheck pytest node-test validate bench bench-polling bench-load bench-soak clean
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,10 @@ node-test: setup
 validate: $(NODE_STAMP)
 	npm run validate
 
-bench: bench-load bench-soak
+bench: bench-polling bench-load bench-soak
+
+bench-polling: $(PY_STAMP)
+	$(BIN)/python bench/polling.py
 
 bench-load: $(PY_STAMP)
 	$(BIN)/python bench/load.py

@@ -1,0 +1,203 @@
+"""Polling cost and freshness: the engine against an every-minute everything poller.
+
+    .venv/bin/python bench/polling.py
+
+Replays a simulated Intelligent Octopus Go day (tests/scenarios/iog_day_plugged_18_to_04
+.json: car plugged in 18:00-04:00 with its schedule changing six times through the
+night, each day's rates published at 16:07 the day before) twice against the simulator:
+- the engine, as the bridge runs it (1-minute polling interval);
+- the seed app's schedule: telemetry, device states and every device's planned
+  dispatches every minute, account and tariffs every 30 minutes (60 light + 2 heavy
+  requests an hour).
+It prints Kraken root-field calls per operation for the day (one GraphQL request may
+carry several), the lag from a dispatch change in Kraken to the bridge's event, and the
+lag from tomorrow's prices appearing to the flag turning true.
+Targets: everything but telemetry <= 0.6x the seed's calls; dispatch lag p95 <= 65 s;
+tomorrow's-prices lag <= 5 min.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kraken_core.engine.clock import SimulatedClock
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.service import open_service
+from kraken_core.simulator.app import Simulator
+from kraken_core.simulator.scenario import Scenario, load_scenario
+from kraken_core.simulator.server import run_simulator
+
+SCENARIO = Path(__file__).resolve().parents[1] / "tests/scenarios/iog_day_plugged_18_to_04.json"
+# Noon to noon: the whole evening and night the car is plugged in, and 16:00.
+DAY = (datetime(2026, 3, 10, 12, tzinfo=UTC), datetime(2026, 3, 11, 12, tzinfo=UTC))
+PUBLISHED = datetime(2026, 3, 10, 16, 7, 23, tzinfo=UTC)
+CAR = "smart_energy_device.dev-1"
+IMPORT = "import_tariff.1900000000001"
+
+
+def calls_in_day(simulator: Simulator) -> Counter[str]:
+    assert simulator.request_log is not None
+    return Counter(field for when, field in simulator.request_log if DAY[0] <= when < DAY[1])
+
+
+def schedule_changes(scenario: Scenario) -> list[tuple[datetime, list[dict[str, Any]]]]:
+    """(time, schedule) of every change of planned dispatches while plugged in."""
+    device = scenario.devices[0]
+    changes = []
+    previous: list[dict[str, Any]] | None = None
+    for entry in device.timeline:
+        schedule = [{"start": d.start, "end": d.end} for d in entry.flexPlannedDispatches]
+        honoured = entry.currentState in ("SMART_CONTROL_CAPABLE", "SMART_CONTROL_IN_PROGRESS")
+        if honoured and previous is not None and schedule != previous and entry.at > DAY[0]:
+            changes.append((entry.at, schedule))
+        previous = schedule if honoured else None
+    return changes
+
+
+def z(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], float | None]:
+    clock = SimulatedClock(scenario.start)
+    simulator = Simulator(scenario, clock, keep_request_log=True)
+    seen: list[tuple[datetime, str, dict[str, Any]]] = []
+    async with run_simulator(simulator) as sim:
+        with tempfile.TemporaryDirectory() as data_dir:
+            async with open_service(
+                clock=clock,
+                api_key="sk_bench",
+                account_number=scenario.account.number,
+                graphql_url=sim.graphql_url,
+                rest_url=sim.rest_url,
+                data_dir=Path(data_dir),
+            ) as service:
+                engine, bus = service.engine, service.hub.bus
+                last_id = 0
+                while engine.next_due() < DAY[1]:
+                    clock.set(max(clock.now(), engine.next_due()))
+                    await engine.run_due()
+                    for event in bus.since(last_id) or []:
+                        seen.append((clock.now(), event.type, event.data))
+                    last_id = bus.last_id
+    lags = []
+    for changed_at, schedule in schedule_changes(scenario):
+        wanted = {(z(d["start"]), z(d["end"])) for d in schedule if d["end"] > changed_at}
+        shown_at = next(
+            (
+                when
+                for when, kind, data in seen
+                if when >= changed_at
+                and kind == "state"
+                and data["device_id"] == CAR
+                and "planned_dispatches" in data["state"]
+                and {(d["start"], d["end"]) for d in data["state"]["planned_dispatches"]} == wanted
+            ),
+            None,
+        )
+        if shown_at is None:
+            raise SystemExit(f"the schedule changed at {changed_at} never reached the bridge")
+        lags.append((shown_at - changed_at).total_seconds())
+    flag = next(
+        (
+            when
+            for when, kind, data in seen
+            if kind == "state"
+            and data["device_id"] == IMPORT
+            and data["state"].get("tomorrow_prices_published") is True
+            and when >= PUBLISHED
+        ),
+        None,
+    )
+    tomorrow_lag = (flag - PUBLISHED).total_seconds() if flag else None
+    return calls_in_day(simulator), lags, tomorrow_lag
+
+
+async def run_seed_poller(scenario: Scenario) -> tuple[Counter[str], list[float], float | None]:
+    """The hand-written schedule users had: everything every minute, heavy half-hourly."""
+    clock = SimulatedClock(scenario.start)
+    simulator = Simulator(scenario, clock, keep_request_log=True)
+    meter = scenario.account.electricity[0]
+    async with (
+        run_simulator(simulator) as sim,
+        KrakenClient(
+            api_key="sk_bench",
+            account_number=scenario.account.number,
+            clock=clock,
+            graphql_url=sim.graphql_url,
+            rest_url=sim.rest_url,
+            limits={},
+        ) as client,
+    ):
+        minute = 0
+        tomorrow_seen: datetime | None = None
+        while clock.now() < DAY[1]:
+            now = clock.now()
+            if minute % 30 == 0:
+                await client.account()
+                today = DAY[0].replace(hour=0) + timedelta(days=minute // 1440)
+                end = today + timedelta(days=2)
+                rows = await client.unit_rates(meter.product_code, meter.tariff_code, today, end)
+                await client.standing_charges(meter.product_code, meter.tariff_code, today, end)
+                tomorrow = DAY[0].replace(hour=0) + timedelta(days=1)
+                if tomorrow_seen is None and any(r.valid_from >= tomorrow for r in rows):
+                    tomorrow_seen = now
+            await client.telemetry(meter.telemetry_device_id or "")
+            for device in await client.devices():
+                await client.planned_dispatches(device.id)
+            minute += 1
+            clock.set(scenario.start + timedelta(minutes=minute))
+    # A schedule change is seen at the next whole minute.
+    lags = [
+        60.0 - changed.second if changed.second else 0.0
+        for changed, _ in schedule_changes(scenario)
+    ]
+    lag = (tomorrow_seen - PUBLISHED).total_seconds() if tomorrow_seen else None
+    return calls_in_day(simulator), lags, lag
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    scenario = load_scenario(SCENARIO)
+    engine_calls, engine_lags, engine_tomorrow = asyncio.run(run_engine(scenario))
+    seed_calls, seed_lags, seed_tomorrow = asyncio.run(run_seed_poller(scenario))
+    operations = sorted(set(engine_calls) | set(seed_calls))
+    print(f"Kraken root-field calls in one simulated IOG day ({SCENARIO.name})")
+    print(f"{'operation':<28} {'bridge':>8} {'seed':>8} {'ratio':>7}")
+    for operation in operations:
+        ours, theirs = engine_calls[operation], seed_calls[operation]
+        ratio = f"{ours / theirs:.2f}" if theirs else "-"
+        print(f"{operation:<28} {ours:>8} {theirs:>8} {ratio:>7}")
+    ours = sum(n for op, n in engine_calls.items() if op != "smartMeterTelemetry")
+    theirs = sum(n for op, n in seed_calls.items() if op != "smartMeterTelemetry")
+    print(
+        f"{'all but telemetry':<28} {ours:>8} {theirs:>8} {ours / theirs:>7.2f}  (target <= 0.60)"
+    )
+    print()
+    print(f"{'freshness':<28} {'bridge':>8} {'seed':>8}")
+    print(
+        f"{'dispatch lag p50 (s)':<28} {statistics.median(engine_lags):>8.0f} "
+        f"{statistics.median(seed_lags):>8.0f}"
+    )
+    print(
+        f"{'dispatch lag p95 (s)':<28} {percentile(engine_lags, 0.95):>8.0f} "
+        f"{percentile(seed_lags, 0.95):>8.0f}  (target <= 65, {len(engine_lags)} changes)"
+    )
+    print(
+        f"{'tomorrow prices lag (s)':<28} {engine_tomorrow or float('nan'):>8.0f} "
+        f"{seed_tomorrow or float('nan'):>8.0f}  (target <= 300)"
+    )
+
+
+if __name__ == "__main__":
+    main()
