@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup run test lint typecheck pytest node-test validate bench bench-polling bench-load bench-soak clean
+.PHONY: setup run test lint typecheck pytest node-test validate bench bench-polling bench-load bench-soak bench-stats clean
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ node-test: setup
 validate: $(NODE_STAMP)
 	npm run validate
 
-bench: bench-polling bench-load bench-soak
+bench: bench-polling bench-load bench-soak bench-stats
 
 bench-polling: $(PY_STAMP)
 	$(BIN)/python bench/polling.py
@@ -53,6 +53,9 @@ bench-load: $(PY_STAMP)
 
 bench-soak: $(PY_STAMP)
 	$(BIN)/python bench/soak.py --days 30
+
+bench-stats: $(PY_STAMP)
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -12,7 +12,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from kraken_core import __version__
 from kraken_core.doctor import run_doctor
 from kraken_core.engine.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
+from kraken_core.engine.history import HistorySettings
 from kraken_core.redaction import install_secret_filter, mask_account
 from kraken_core.service import Service, open_service, serve_bridge
 from kraken_core.settings import (
@@ -91,22 +92,26 @@ def _print(line: str) -> None:
 
 @contextlib.asynccontextmanager
 async def scenario_service(
-    scenario: Scenario, clock: Clock, poll_interval_minutes: int = 1
+    scenario: Scenario,
+    clock: Clock,
+    poll_interval_minutes: int = 1,
+    data_dir: Path | None = None,
 ) -> AsyncIterator[tuple[str, Service]]:
     """The simulator playing ``scenario`` and the whole service against it, on ``clock``.
 
-    The service's store lives in a temporary directory: a scenario's history is not a
+    The service's store lives in ``data_dir`` (the demo keeps its history across
+    restarts there), else in a temporary directory: a snapshot's history is not a
     household's.
     """
     async with run_simulator(Simulator(scenario, clock)) as sim:
-        with tempfile.TemporaryDirectory(prefix="kraken-bridge-scenario-") as data_dir:
+        with tempfile.TemporaryDirectory(prefix="kraken-bridge-scenario-") as temporary:
             async with open_service(
                 clock=clock,
                 api_key=DEMO_API_KEY,
                 account_number=scenario.account.number,
                 graphql_url=sim.graphql_url,
                 rest_url=sim.rest_url,
-                data_dir=Path(data_dir),
+                data_dir=data_dir or Path(temporary),
                 poll_interval_minutes=poll_interval_minutes,
             ) as service:
                 yield sim.url, service
@@ -135,7 +140,10 @@ async def _serve(args: argparse.Namespace) -> None:
         scenario = load_scenario(path)
         clock = ScenarioClock(scenario.start, speed=args.speed)
         async with scenario_service(
-            scenario, clock, poll_interval_minutes=settings.poll_interval_minutes
+            scenario,
+            clock,
+            poll_interval_minutes=settings.poll_interval_minutes,
+            data_dir=settings.data_dir / "demo",
         ) as (simulator_url, service):
             _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
             await serve_bridge(
@@ -162,6 +170,10 @@ async def _serve(args: argparse.Namespace) -> None:
         rest_url=settings.rest_url,
         data_dir=settings.data_dir,
         poll_interval_minutes=settings.poll_interval_minutes,
+        history_settings=HistorySettings(
+            retention=timedelta(days=settings.history_retention_days),
+            backfill_limit=timedelta(days=settings.telemetry_backfill_days),
+        ),
     ) as service:
         await serve_bridge(
             service,
@@ -199,6 +211,8 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "port": settings.port,
         "data_dir": str(settings.data_dir),
         "poll_interval_minutes": settings.poll_interval_minutes,
+        "history_retention_days": settings.history_retention_days,
+        "telemetry_backfill_days": settings.telemetry_backfill_days,
         "graphql_url": settings.graphql_url,
         "rest_url": settings.rest_url,
     }

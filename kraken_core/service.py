@@ -16,8 +16,10 @@ import uvicorn
 
 from kraken_core import __version__
 from kraken_core.bridge.app import Health, create_app
+from kraken_core.bridge.metrics import render_metrics
 from kraken_core.engine.clock import Clock
 from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
+from kraken_core.engine.history import History, HistoryQueries, HistorySettings
 from kraken_core.engine.poller import Engine, EngineSettings
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.store.db import Store
@@ -106,6 +108,7 @@ async def open_service(
     data_dir: Path,
     poll_interval_minutes: int = 1,
     engine_settings: EngineSettings | None = None,
+    history_settings: HistorySettings | None = None,
 ) -> AsyncIterator[Service]:
     settings = engine_settings or EngineSettings(
         poll_interval=timedelta(minutes=poll_interval_minutes)
@@ -120,7 +123,8 @@ async def open_service(
             rest_url=rest_url,
         ) as client:
             hub = DeviceHub(EventBus(), clock)
-            engine = Engine(client, clock, hub, store, settings)
+            history = History(store, history_settings)
+            engine = Engine(client, clock, hub, store, settings, history=history)
             yield Service(client, engine, hub, store, clock)
     finally:
         await store.close()
@@ -153,7 +157,21 @@ async def serve_bridge(
     def diagnostics() -> dict[str, object]:
         return service.diagnostics(settings_summary or {}, time.monotonic() - started)
 
-    app = create_app(service.hub, token, service.health, diagnostics)
+    def metrics() -> str:
+        return render_metrics(
+            service.hub.devices.values(),
+            [vars(status) for status in service.client.budget.status()],
+            service.client.request_counts,
+        )
+
+    app = create_app(
+        service.hub,
+        token,
+        service.health,
+        diagnostics,
+        history=HistoryQueries(service.store, service.clock),
+        metrics=metrics,
+    )
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

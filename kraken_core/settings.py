@@ -43,6 +43,10 @@ class BridgeSettings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     token: SecretStr | None = None
     poll_interval_minutes: Literal[1, 2, 3, 5] = 1
+    # Raw Home Mini readings are kept this long, then live on only as half-hour slots.
+    history_retention_days: int = Field(default=14, ge=1, le=3650)
+    # How far back a hole in the readings (the bridge was off) is asked of Kraken.
+    telemetry_backfill_days: int = Field(default=7, ge=0, le=90)
     graphql_url: str = OCTOPUS_GRAPHQL_URL
     rest_url: str = OCTOPUS_REST_URL
 

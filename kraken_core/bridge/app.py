@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
 from kraken_core import __version__
+from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from kraken_core.domain.efficiency import PERIODS, Period
+from kraken_core.domain.timeline import local_day_bounds
 from kraken_core.engine.events import BridgeEvent, DeviceHub, DeviceRecord, to_json_value
 
 
@@ -38,6 +42,18 @@ class Health(BaseModel):
 
 HealthSource = Callable[[], Health]
 DiagnosticsSource = Callable[[], dict[str, object]]
+MetricsSource = Callable[[], str]
+MAX_HISTORY_SPAN = timedelta(days=366)
+
+
+class HistorySource(Protocol):
+    """Statistics and slot history (the store), as the API serves them."""
+
+    def today(self) -> date: ...
+
+    async def stats(self, period: Period, day: date) -> dict[str, Any]: ...
+
+    async def csv(self, start: datetime, end: datetime) -> str: ...
 
 
 def _detail(record: DeviceRecord) -> DeviceDetail:
@@ -61,6 +77,8 @@ def create_app(
     token: str,
     health: HealthSource,
     diagnostics: DiagnosticsSource | None = None,
+    history: HistorySource | None = None,
+    metrics: MetricsSource | None = None,
 ) -> FastAPI:
     """The API over ``hub``; every route but ``/api/v1/health`` needs ``token``."""
     if len(token) < 16:
@@ -134,7 +152,82 @@ def create_app(
         finally:
             unsubscribe()
 
+    def require_history() -> HistorySource:
+        if history is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, detail="This bridge keeps no history."
+            )
+        return history
+
+    @app.get("/api/v1/stats", dependencies=authorized)
+    async def get_stats(
+        period: str = "day", date_: Annotated[str | None, Query(alias="date")] = None
+    ) -> dict[str, Any]:
+        """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
+        source = require_history()
+        if period not in PERIODS:
+            raise _bad(f"period={period!r} is not known: use day, month or 12m")
+        day = source.today() if date_ is None else _parse_day(date_, "date", month=True)
+        return await source.stats(period, day)
+
+    @app.get("/api/v1/history.csv", dependencies=authorized)
+    async def get_history_csv(
+        from_: Annotated[str | None, Query(alias="from")] = None,
+        to: str | None = None,
+    ) -> Response:
+        """Slot rows from ``from`` up to ``to``: London days (YYYY-MM-DD, both included)
+        or times with a zone (ISO 8601, ``to`` excluded)."""
+        source = require_history()
+        if from_ is None or to is None:
+            raise _bad("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
+        start = _parse_bound(from_, "from", end=False)
+        end = _parse_bound(to, "to", end=True)
+        if end <= start:
+            raise _bad(f"to={to} must be after from={from_}")
+        if end - start > MAX_HISTORY_SPAN:
+            raise _bad("ask for at most 366 days at a time")
+        return PlainTextResponse(await source.csv(start, end), media_type="text/csv")
+
+    @app.get("/metrics", dependencies=authorized)
+    async def get_metrics() -> Response:
+        """Prometheus text format; needs the token like every other route."""
+        return PlainTextResponse(
+            metrics() if metrics is not None else "", media_type=METRICS_CONTENT_TYPE
+        )
+
     return app
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=message)
+
+
+def _parse_day(text: str, name: str, *, month: bool = False) -> date:
+    """YYYY-MM-DD (or, where ``month``, YYYY-MM: its first day)."""
+    try:
+        if month and len(text) == 7:
+            return date.fromisoformat(f"{text}-01")
+        return date.fromisoformat(text)
+    except ValueError:
+        example = "2026-03-10" + (" (or 2026-03 for a month)" if month else "")
+        raise _bad(f"{name}={text!r} is not a day: use YYYY-MM-DD, e.g. {example}") from None
+
+
+def _parse_bound(text: str, name: str, *, end: bool) -> datetime:
+    if len(text) == 10:
+        bounds = local_day_bounds(_parse_day(text, name))
+        return bounds[1] if end else bounds[0]
+    try:
+        # A "+" that was not percent-encoded arrives as a space.
+        when = datetime.fromisoformat(text.replace(" ", "+").replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise _bad(
+            f"{name}={text!r} is neither a day (YYYY-MM-DD) nor a time with a zone "
+            "(e.g. 2026-03-10T18:00:00Z)"
+        )
+    return when
 
 
 def _parse_event_id(value: str | None) -> int | None:

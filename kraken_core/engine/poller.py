@@ -11,7 +11,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from kraken_core.domain.allowance import AllowanceRule, allowance_status, billable_windows
@@ -38,6 +38,7 @@ from kraken_core.domain.timeline import (
 )
 from kraken_core.engine.clock import Clock, SimulatedClock
 from kraken_core.engine.events import DeviceHub, to_json_value
+from kraken_core.engine.history import History, HistoryInputs
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenNoData, KrakenThrottled
 from kraken_core.kraken.models import RateRow, SmartFlexDevice, TelemetryReading
@@ -121,6 +122,7 @@ class Engine:
         store: Store,
         settings: EngineSettings | None = None,
         rng: random.Random | None = None,
+        history: History | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
@@ -146,6 +148,8 @@ class Engine:
         self.smart_devices: dict[str, SmartFlexDevice] = {}
         self.planned: dict[str, list[PlannedDispatch]] = {}
         self.latest_reading: TelemetryReading | None = None
+        self.billing_period_start: date | None = None
+        self.history = history or History(store)  # readings, slots, Energy Account figures
         # Derived memory: dispatch that has run, the previous successful answers that
         # events compare with, and triggers waiting for the states they describe.
         self.dispatch_ledger = DispatchLedger()
@@ -164,6 +168,7 @@ class Engine:
         for job in self.jobs.values():
             if job.due <= now:
                 await self._run(job)
+        await self._record_history()
         self.recompute()
 
     async def run_forever(self) -> None:
@@ -250,6 +255,7 @@ class Engine:
 
     async def _poll_account(self) -> None:
         account = await self.client.account()
+        self.billing_period_start = account.billing_period_start
         now = self.clock.now()
         points: list[MeterPoint] = []
         for agreement in account.electricity_agreements:
@@ -537,27 +543,49 @@ class Engine:
             )
         self._tomorrow_published[device_id] = published
 
+    async def _record_history(self) -> None:
+        """Once per poll: store readings (backfilling a hole first), slot energy and prices."""
+        import_point = next((p for p in self.meter_points if p.direction == "IMPORT"), None)
+        if import_point is None:
+            return
+        export_point = next((p for p in self.meter_points if p.direction == "EXPORT"), None)
+        rows = self.rates.get((import_point.tariff_code, UNIT_RATES), TariffRates()).rows
+        export = self.rates.get((export_point.tariff_code, UNIT_RATES)) if export_point else None
+        standing = self.rates.get((import_point.tariff_code, STANDING_CHARGES), TariffRates())
+        inputs = HistoryInputs(
+            telemetry_device_id=import_point.telemetry_device_id,
+            latest_reading=self.latest_reading,
+            import_rows=rows,
+            export_rows=export.rows if export else None,
+            standing_rows=standing.rows,
+            dispatches=self.counted_dispatches(),
+            four_rate_ev=is_four_rate_ev(import_point.tariff_code, self.settings.four_rate_ev),
+            planned=self.planned,
+            billing_period_start=self.billing_period_start,
+        )
+        await self.history.sync(self.client, inputs, self.clock.now())
+
     def _publish_account(self) -> None:
         if not self.meter_points:
             return
         hub_id = f"energy_account.{self.account_number}"
         reading = self.latest_reading
+        registers = self.history.registers
+        demand = reading.demand_w if reading else None
         self.hub.set_state(
             hub_id,
             {
-                "power_w": float(reading.demand_w) if reading and reading.demand_w else None,
-                "import_kwh_total": _kwh(reading.consumption_wh) if reading else None,
-                "export_kwh_total": _kwh(reading.export_wh) if reading else None,
-                "import_kwh_today": None,
-                "export_kwh_today": None,
-                "import_cost_today": None,
-                "export_value_today": None,
+                # The Home Mini's demand is signed: import positive, export negative.
+                "power_w": float(demand) if demand is not None else None,
+                "import_kwh_total": _kwh(registers.import_wh) if registers else None,
+                "export_kwh_total": _kwh(registers.export_wh) if registers else None,
+                **self.history.account,
             },
         )
         has_meter = any(p.telemetry_device_id for p in self.meter_points)
         self.hub.set_availability(
             hub_id,
-            reading is not None,
+            registers is not None,
             "Waiting for the first Home Mini reading"
             if has_meter
             else "No Octopus Home Mini on this account: live meter readings are not available",

@@ -34,6 +34,42 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (tariff_code, kind)
     );
     """,
+    # 2: meter history (issue 6). Times are UTC ISO text, slots keyed by their UTC start
+    # with the London day they belong to. Energy in Wh, prices in p/kWh inc. VAT.
+    """
+    CREATE TABLE telemetry_readings (
+        read_at TEXT PRIMARY KEY,
+        import_wh REAL NOT NULL,
+        export_wh REAL NOT NULL,
+        demand_w REAL
+    );
+    CREATE TABLE slots (
+        slot_start TEXT PRIMARY KEY,
+        local_date TEXT NOT NULL,
+        import_wh REAL NOT NULL DEFAULT 0,
+        export_wh REAL NOT NULL DEFAULT 0,
+        covered_s REAL NOT NULL DEFAULT 0,
+        import_price REAL,
+        tariff_price REAL,
+        quadrant INTEGER,
+        rate_source TEXT,
+        export_price REAL
+    );
+    CREATE INDEX slots_by_local_date ON slots (local_date);
+    CREATE TABLE dispatches (
+        status TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        start TEXT NOT NULL,
+        end TEXT NOT NULL,
+        type TEXT NOT NULL,
+        energy_kwh REAL,
+        source TEXT,
+        location TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (status, device_id, start, type)
+    );
+    """,
 )
 
 
@@ -58,6 +94,11 @@ class Store:
         store = cls(connection)
         await store._migrate()
         return store
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """For the other store modules (history); everything else uses methods here."""
+        return self._db
 
     async def close(self) -> None:
         await self._db.close()

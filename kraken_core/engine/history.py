@@ -1,0 +1,442 @@
+"""The engine's memory: Home Mini readings become priced half-hour slots in the store.
+
+Once per poll :meth:`History.sync` records what the poll learnt in one transaction:
+the newest telemetry reading (after backfilling any hole since the last stored one),
+the energy each slot received, the price of every slot up to now, and the dispatches
+as seen. It then refreshes the Energy Account figures, which ``recompute`` publishes
+without touching the database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from kraken_core.domain.dispatch import PlannedDispatch
+from kraken_core.domain.efficiency import (
+    Period,
+    RegisterSample,
+    SlotEnergy,
+    attribute_registers,
+    efficiency,
+    period_days,
+    price_slot,
+)
+from kraken_core.domain.tariff import DispatchWindow, slot_price
+from kraken_core.domain.timeline import (
+    SLOT,
+    RatePeriod,
+    half_hour_rates,
+    local_day,
+    local_day_bounds,
+    slot_start,
+    slots_between,
+)
+from kraken_core.engine.clock import Clock
+from kraken_core.engine.events import to_json_value
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.kraken.errors import KrakenError, KrakenThrottled, KrakenUpstreamError
+from kraken_core.kraken.models import TelemetryReading
+from kraken_core.store.db import Store
+from kraken_core.store.history import DispatchRecord, HistoryStore, SlotPrices, days
+
+log = logging.getLogger(__name__)
+
+# Energy Account state fields from history (pence, kWh, whole percent).
+ACCOUNT_FIELDS = (
+    "import_kwh_today",
+    "export_kwh_today",
+    "import_cost_today",
+    "export_value_today",
+    "standing_charge_today",
+    "telemetry_gap_slots_today",
+    "billing_period_start",
+    "billing_period_end",
+    "period_import_kwh",
+    "period_export_kwh",
+    "period_import_cost",
+    "period_export_value",
+    "period_standing_charge",
+    "period_cost",
+    "projected_bill",
+    "tariff_efficiency_today",
+    "off_peak_share_today",
+    "tariff_efficiency_month",
+    "tariff_efficiency_12m",
+)
+TWELVE_MONTH_REFRESH = timedelta(hours=1)
+BACKFILL_GROUPING = "HALF_HOURLY"
+BACKFILL_STEP = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    retention: timedelta = timedelta(days=14)  # raw readings; slots are kept for good
+    backfill_limit: timedelta = timedelta(days=7)  # how far back Kraken is asked for a hole
+    max_span: timedelta = timedelta(minutes=35)  # readings further apart leave a gap
+    completed_dispatch_interval: timedelta = timedelta(hours=6)  # Kraken is ~12 h behind
+    retry_after: timedelta = timedelta(minutes=5)  # a failed backfill is tried again
+
+
+@dataclass(frozen=True)
+class HistoryInputs:
+    """What the engine knows that history needs, gathered once per poll."""
+
+    telemetry_device_id: str | None
+    latest_reading: TelemetryReading | None
+    import_rows: Sequence[RatePeriod] = ()
+    export_rows: Sequence[RatePeriod] | None = None
+    standing_rows: Sequence[RatePeriod] = ()
+    dispatches: Sequence[DispatchWindow] = ()
+    four_rate_ev: bool = False
+    planned: Mapping[str, Sequence[PlannedDispatch]] = field(default_factory=dict)
+    billing_period_start: date | None = None
+
+
+def _wh(value: object) -> float | None:
+    return None if value is None else float(str(value))
+
+
+def ranged_samples(
+    readings: Sequence[TelemetryReading], step: timedelta, fetched_at: datetime
+) -> list[RegisterSample]:
+    """Registers of grouped readings: each row's ``consumption`` and ``export`` are the
+    registers at the end of its bucket (its start plus the grouping step, or the next
+    row's start, or the time of asking for a bucket still running)."""
+    ordered = sorted(readings, key=lambda r: r.read_at)
+    samples = []
+    for index, reading in enumerate(ordered):
+        imported, exported = _wh(reading.consumption_wh), _wh(reading.export_wh)
+        if imported is None:
+            continue
+        end = min(reading.read_at + step, fetched_at)
+        if index + 1 < len(ordered):
+            end = min(end, ordered[index + 1].read_at)
+        samples.append(RegisterSample(end, imported, exported or 0.0))
+    return samples
+
+
+def _month_after(day: date) -> date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+class History:
+    def __init__(self, store: Store, settings: HistorySettings | None = None) -> None:
+        self.db = HistoryStore(store)
+        self.settings = settings or HistorySettings()
+        self._loaded = False
+        self._last: RegisterSample | None = None
+        self._priced_until: datetime | None = None
+        self._unpriced: set[datetime] = set()  # slots to price once their rates are known
+        self._backfill_not_before: datetime | None = None
+        self._completed_due: datetime | None = None
+        self._twelve_months: tuple[datetime, int | None] | None = None
+        self.account: dict[str, Any] = dict.fromkeys(ACCOUNT_FIELDS)
+
+    @property
+    def registers(self) -> RegisterSample | None:
+        """The meter registers as last recorded (never decreasing)."""
+        return self._last
+
+    async def sync(self, client: KrakenClient, inputs: HistoryInputs, now: datetime) -> None:
+        if not self._loaded:
+            self._last = await self.db.last_sample()
+            self._priced_until = await self.db.last_priced_slot()
+            oldest = slot_start(now - self.settings.backfill_limit)
+            self._unpriced = set(await self.db.unpriced_slots(oldest))
+            self._loaded = True
+        samples, demand = await self._new_samples(client, inputs, now)
+        attribution = attribute_registers(self._last, samples, max_span=self.settings.max_span)
+        prices = self._prices(inputs, attribution.slots, now)
+        completed = await self._completed_dispatches(client, now)
+        planned = [
+            DispatchRecord("planned", device_id, d.start, d.end, d.type, d.energy_kwh)
+            for device_id, dispatches in inputs.planned.items()
+            for d in dispatches
+        ]
+        await self.db.write_poll(
+            samples=attribution.accepted,
+            demand_w=demand,
+            energy=attribution.slots,
+            prices=prices,
+            dispatches=[*planned, *completed],
+            seen_at=now,
+            keep_readings_from=now - self.settings.retention,
+        )
+        if attribution.accepted:
+            self._last = attribution.accepted[-1]
+        self.account = await self._account_figures(inputs, now)
+
+    # --- readings -----------------------------------------------------------------------
+
+    async def _new_samples(
+        self, client: KrakenClient, inputs: HistoryInputs, now: datetime
+    ) -> tuple[list[RegisterSample], dict[datetime, float | None]]:
+        samples: list[RegisterSample] = []
+        demand: dict[datetime, float | None] = {}
+        if inputs.telemetry_device_id is None:
+            return samples, demand
+        # A hole since the last stored reading (or, on a first start, since midnight).
+        since = self._last.at if self._last else local_day_bounds(local_day(now))[0]
+        if now - since > self.settings.max_span:
+            backfilled = await self._backfill(client, inputs.telemetry_device_id, since, now)
+            if backfilled is None:
+                return samples, demand  # try again later; do not close the hole with a gap
+            samples.extend(backfilled)
+        reading = inputs.latest_reading
+        if reading is not None and reading.consumption_wh is not None:
+            at = reading.read_at
+            samples.append(
+                RegisterSample(
+                    at, float(str(reading.consumption_wh)), _wh(reading.export_wh) or 0.0
+                )
+            )
+            demand[at] = _wh(reading.demand_w)
+        return samples, demand
+
+    async def _backfill(
+        self, client: KrakenClient, device_id: str, last_at: datetime, now: datetime
+    ) -> list[RegisterSample] | None:
+        """Readings since ``last_at`` (no further back than the limit); None: try later."""
+        if self._backfill_not_before is not None and now < self._backfill_not_before:
+            return None
+        start = max(slot_start(last_at), slot_start(now - self.settings.backfill_limit))
+        try:
+            readings = await client.backfill_telemetry(
+                device_id, start=start, end=now, grouping=BACKFILL_GROUPING
+            )
+        except (KrakenThrottled, KrakenUpstreamError) as exc:
+            self._backfill_not_before = now + self.settings.retry_after
+            log.warning("telemetry backfill since %s postponed: %s", last_at, exc)
+            return None
+        except KrakenError as exc:  # e.g. KT-GB-4051, too far back: the hole stays a gap
+            log.warning("telemetry since %s cannot be backfilled: %s", last_at, exc)
+            return []
+        self._backfill_not_before = None
+        samples = ranged_samples(readings, BACKFILL_STEP, now)
+        log.info("backfilled %d telemetry readings since %s", len(samples), last_at)
+        return samples
+
+    # --- prices -------------------------------------------------------------------------
+
+    def _prices(
+        self, inputs: HistoryInputs, touched: Mapping[datetime, SlotEnergy], now: datetime
+    ) -> dict[datetime, SlotPrices]:
+        """Prices of the slots this poll touched and of every slot since the last priced
+        one, the current slot included (its price follows dispatches until it ends)."""
+        current = slot_start(now)
+        oldest = slot_start(now - self.settings.backfill_limit)
+        since = max(self._priced_until + SLOT, oldest) if self._priced_until else current
+        wanted = {s for s in (*touched, *self._unpriced) if s >= oldest}
+        wanted |= {current, *slots_between(since, current + SLOT)}
+        day_cache: dict[date, tuple[dict[datetime, float], dict[datetime, float]]] = {}
+        prices: dict[datetime, SlotPrices] = {}
+        for slot in sorted(wanted):
+            day = local_day(slot)
+            if day not in day_cache:
+                bounds = local_day_bounds(day)
+                day_cache[day] = (
+                    half_hour_rates(inputs.import_rows, *bounds),
+                    half_hour_rates(inputs.export_rows or (), *bounds),
+                )
+            import_rates, export_rates = day_cache[day]
+            imported = price_slot(
+                import_rates, slot, inputs.dispatches, four_rate_ev=inputs.four_rate_ev
+            )
+            exported = slot_price(export_rates, slot)
+            prices[slot] = SlotPrices(imported, exported.effective_rate if exported else None)
+        self._priced_until = current
+        self._unpriced = {slot for slot, price in prices.items() if price.imported is None}
+        return prices
+
+    async def _completed_dispatches(
+        self, client: KrakenClient, now: datetime
+    ) -> list[DispatchRecord]:
+        if self._completed_due is not None and now < self._completed_due:
+            return []
+        self._completed_due = now + self.settings.completed_dispatch_interval
+        try:
+            completed = await client.completed_dispatches()
+        except KrakenError as exc:
+            log.info("completed dispatches not read this time: %s", exc)
+            return []
+        return [
+            DispatchRecord(
+                "completed",
+                "",
+                d.start,
+                d.end,
+                (d.meta.source if d.meta and d.meta.source else "unknown"),
+                float(d.delta_kwh) if d.delta_kwh is not None else None,
+                d.meta.source if d.meta else None,
+                d.meta.location if d.meta else None,
+            )
+            for d in completed
+        ]
+
+    # --- the Energy Account -------------------------------------------------------------
+
+    async def _account_figures(self, inputs: HistoryInputs, now: datetime) -> dict[str, Any]:
+        today = local_day(now)
+        period_start = inputs.billing_period_start or today.replace(day=1)
+        if period_start > today:
+            period_start = today
+        while _month_after(period_start) <= today:  # Kraken's start date is a period behind
+            period_start = _month_after(period_start)
+        period_end = _month_after(period_start) - timedelta(days=1)
+        day_money = await self.db.money(today, today)
+        period_money = await self.db.money(period_start, today)
+        charges = self._standing_charges(inputs.standing_rows, period_start, period_end, today)
+        charged_so_far = sum(charges[: (today - period_start).days + 1])
+        energy_p = period_money.import_cost_p - period_money.export_value_p
+        period_start_utc = local_day_bounds(period_start)[0]
+        period_end_utc = local_day_bounds(period_end)[1]
+        elapsed = (now - period_start_utc) / (period_end_utc - period_start_utc)
+        day_slots = await self.db.period(today, today, self._covered_until(now))
+        today_efficiency = efficiency(day_slots.totals)
+        return {
+            "import_kwh_today": round(day_money.import_kwh, 3),
+            "export_kwh_today": round(day_money.export_kwh, 3),
+            "import_cost_today": round(day_money.import_cost_p, 2),
+            "export_value_today": round(day_money.export_value_p, 2),
+            "standing_charge_today": charges[(today - period_start).days] if charges else None,
+            "telemetry_gap_slots_today": day_slots.gap_slots,
+            "billing_period_start": period_start.isoformat(),
+            "billing_period_end": period_end.isoformat(),
+            "period_import_kwh": round(period_money.import_kwh, 3),
+            "period_export_kwh": round(period_money.export_kwh, 3),
+            "period_import_cost": round(period_money.import_cost_p, 2),
+            "period_export_value": round(period_money.export_value_p, 2),
+            "period_standing_charge": round(charged_so_far, 2),
+            "period_cost": round(energy_p + charged_so_far, 2),
+            "projected_bill": round(energy_p / elapsed + sum(charges), 2)
+            if charges and elapsed > 0
+            else None,
+            "tariff_efficiency_today": today_efficiency.score_percent,
+            "off_peak_share_today": today_efficiency.share_percent[0]
+            if today_efficiency.import_kwh > 0
+            else None,
+            "tariff_efficiency_month": await self._score_percent("month", today, now),
+            "tariff_efficiency_12m": await self._twelve_month_score(today, now),
+        }
+
+    async def _score_percent(self, period: Period, day: date, now: datetime) -> int | None:
+        first, last = period_days(period, day)
+        record = await self.db.period(first, last, self._covered_until(now))
+        return efficiency(record.totals).score_percent
+
+    async def _twelve_month_score(self, today: date, now: datetime) -> int | None:
+        """The moving year changes little within an hour: computed at most hourly."""
+        cached = self._twelve_months
+        if (
+            cached is None
+            or cached[1] is None
+            or not cached[0] <= now < cached[0] + TWELVE_MONTH_REFRESH
+        ):
+            cached = (now, await self._score_percent("12m", today, now))
+            self._twelve_months = cached
+        return cached[1]
+
+    def _covered_until(self, now: datetime) -> datetime:
+        """Slots ending after the last reading are not gaps yet: readings are still due."""
+        return min(now, self._last.at) if self._last else now
+
+    @staticmethod
+    def _standing_charges(
+        rows: Sequence[RatePeriod], first: date, last: date, today: date
+    ) -> list[float]:
+        """Each day's standing charge (p) of the period; days Kraken has not given us
+        (the future, or before the bridge first asked) take today's charge."""
+        start = local_day_bounds(first)[0]
+        end = local_day_bounds(last)[1]
+        by_slot = half_hour_rates(rows, start, end)
+        known = {d: by_slot.get(local_day_bounds(d)[0]) for d in days(first, last)}
+        current = known.get(today)
+        if current is None:
+            return []
+        return [charge if charge is not None else current for charge in known.values()]
+
+
+CSV_COLUMNS = (
+    "slot_start",
+    "local_date",
+    "import_kwh",
+    "export_kwh",
+    "import_price",
+    "tariff_price",
+    "price_quadrant",
+    "rate_source",
+    "export_price",
+    "import_cost_p",
+    "export_value_p",
+    "gap",
+)
+
+
+class HistoryQueries:
+    """What the bridge API asks of the history: statistics and slot rows."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._db = HistoryStore(store)
+        self._clock = clock
+
+    def today(self) -> date:
+        return local_day(self._clock.now())
+
+    async def _covered_until(self) -> datetime:
+        now = self._clock.now()
+        last = await self._db.last_sample()
+        return min(now, last.at) if last else now
+
+    async def stats(self, period: Period, day: date) -> dict[str, Any]:
+        first, last = period_days(period, day)
+        record = await self._db.period(first, last, await self._covered_until())
+        return {
+            "period": period,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "slots": record.slots,
+            "priced_slots": record.priced_slots,
+            "gap_slots": record.gap_slots,
+            **vars(efficiency(record.totals)),
+        }
+
+    async def csv(self, start: datetime, end: datetime) -> str:
+        """Slot rows in [start, end) as CSV (UTC times, kWh, p/kWh, pence)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        covered_until = await self._covered_until()
+        for row in await self._db.slot_rows(start, end):
+            cost = row.import_kwh * row.import_price if row.import_price is not None else None
+            value = row.export_kwh * row.export_price if row.export_price is not None else None
+            writer.writerow(
+                (
+                    to_json_value(row.slot_start),
+                    row.local_date.isoformat(),
+                    _cell(row.import_kwh, 4),
+                    _cell(row.export_kwh, 4),
+                    _cell(row.import_price, 4),
+                    _cell(row.tariff_price, 4),
+                    "" if row.quadrant is None else row.quadrant,
+                    row.rate_source or "",
+                    _cell(row.export_price, 4),
+                    _cell(cost, 3),
+                    _cell(value, 3),
+                    str(not row.complete and row.slot_start + SLOT <= covered_until).lower(),
+                )
+            )
+        return out.getvalue()
+
+
+def _cell(value: float | None, places: int) -> str:
+    return "" if value is None else f"{value:.{places}f}"
