@@ -127,6 +127,8 @@ async def _serve(args: argparse.Namespace) -> None:
         if args.demo or created:
             _print(f"Token: {token}")
             _print(f"Try:   curl -H 'Authorization: Bearer {token}' {url}/api/v1/devices")
+        elif settings.token is not None:
+            _print("Token: from KRAKEN_BRIDGE_TOKEN")
         else:
             _print("Token: unchanged (`kraken-bridge token` shows it)")
         if settings.host not in ("127.0.0.1", "::1", "localhost"):

@@ -16,6 +16,7 @@ import uvicorn
 
 from kraken_core import __version__
 from kraken_core.bridge.app import Health, create_app
+from kraken_core.bridge.control import include_control_routes, load_user_settings
 from kraken_core.bridge.metrics import render_metrics
 from kraken_core.engine.clock import Clock
 from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
@@ -34,6 +35,7 @@ class Service:
     hub: DeviceHub
     store: Store
     clock: Clock
+    data_dir: Path | None = None
 
     def health(self) -> Health:
         jobs = self.engine.jobs.values()
@@ -125,7 +127,8 @@ async def open_service(
             hub = DeviceHub(EventBus(), clock)
             history = History(store, history_settings)
             engine = Engine(client, clock, hub, store, settings, history=history)
-            yield Service(client, engine, hub, store, clock)
+            load_user_settings(engine, data_dir)  # what Homey set, kept across restarts
+            yield Service(client, engine, hub, store, clock, data_dir)
     finally:
         await store.close()
 
@@ -172,6 +175,7 @@ async def serve_bridge(
         history=HistoryQueries(service.store, service.clock),
         metrics=metrics,
     )
+    include_control_routes(app, service.engine, service.data_dir)
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

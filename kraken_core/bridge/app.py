@@ -96,6 +96,7 @@ def create_app(
             )
 
     authorized = [Depends(require_token)]
+    app.state.authorized = authorized  # for routes added by include_control_routes
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -1,12 +1,18 @@
 """The polling engine: what to ask Kraken and when, on the injected clock.
 
-One job per data kind (account, tariffs, device states + dispatches, telemetry), each
-with its own schedule and backoff, plus a slot job that recomputes prices at every
-half-hour boundary without asking Kraken anything.
+One job per data kind, each with its own schedule, backoff and staleness:
+- heavy: ``account`` (at most hourly) and ``tariffs`` (only rates not yet known; every
+  few minutes from 16:00 UK time until tomorrow's prices are found);
+- light: ``telemetry`` (every polling interval), ``devices`` (every interval while a
+  device can receive dispatches, every few minutes otherwise) and ``dispatches`` (per
+  device, see :mod:`kraken_core.engine.refresh`). Light kinds due together go to Kraken
+  as one request;
+- ``slot``: recomputes prices at half-hour boundaries and dispatch edges, asking nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -39,8 +45,10 @@ from kraken_core.domain.timeline import (
 from kraken_core.engine.clock import Clock, SimulatedClock
 from kraken_core.engine.events import DeviceHub, to_json_value
 from kraken_core.engine.history import History, HistoryInputs
+from kraken_core.engine.refresh import QUICK, RETRY, DispatchRefreshPolicy
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenNoData, KrakenThrottled
+from kraken_core.kraken.models import PlannedDispatch as KrakenPlannedDispatch
 from kraken_core.kraken.models import RateRow, SmartFlexDevice, TelemetryReading
 from kraken_core.store.db import Store
 
@@ -48,13 +56,18 @@ log = logging.getLogger(__name__)
 
 UNIT_RATES = "standard-unit-rates"
 STANDING_CHARGES = "standing-charges"
+LIVE_KINDS = ("telemetry", "devices", "dispatches")
+COMBINE_WITHIN = timedelta(seconds=45)
+PUBLICATION_WINDOW = timedelta(hours=4)  # day-ahead prices normally appear 16:00-20:00
+IDLE = timedelta(days=1)  # "not due": no device needs its dispatches fetched
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     poll_interval: timedelta = timedelta(minutes=1)
-    account_interval: timedelta = timedelta(minutes=30)
-    publication_poll: timedelta = timedelta(minutes=5)
+    slow_state_interval: timedelta = timedelta(minutes=5)  # no device can receive dispatches
+    account_interval: timedelta = timedelta(minutes=60)
+    publication_poll: timedelta = timedelta(minutes=4)  # + jitter stays under 5 minutes
     publication_time: time = time(16, 0)  # UK time tomorrow's day-ahead prices appear
     jitter_s: tuple[float, float] = (5.0, 25.0)
     backoff_cap: timedelta = timedelta(minutes=10)
@@ -132,16 +145,16 @@ class Engine:
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not security)
         now = clock.now()
         self.jobs: dict[str, Job] = {
-            name: Job(name, now) for name in ("account", "tariffs", "devices", "telemetry")
+            name: Job(name, now) for name in ("account", "tariffs", *LIVE_KINDS)
         }
         self.jobs["slot"] = Job("slot", slot_start(now) + SLOT)
         self._runners: dict[str, Callable[[], Awaitable[None]]] = {
             "account": self._poll_account,
             "tariffs": self._poll_tariffs,
-            "devices": self._poll_devices,
-            "telemetry": self._poll_telemetry,
-            "slot": self._noop,
         }
+        self.refresh = DispatchRefreshPolicy(self.settings.poll_interval)
+        self._wake = asyncio.Event()
+        self._live_jitter_s = self._draw_jitter()
         self.account_number = client.account_number
         self.meter_points: list[MeterPoint] = []
         self.rates: dict[tuple[str, str], TariffRates] = {}
@@ -165,16 +178,34 @@ class Engine:
     async def run_due(self) -> None:
         """Run every job that is due now (in dependency order), then republish states."""
         now = self.clock.now()
-        for job in self.jobs.values():
-            if job.due <= now:
-                await self._run(job)
+        for name in ("account", "tariffs"):
+            if self.jobs[name].due <= now:
+                await self._run(self.jobs[name])
+        if any(self.jobs[kind].due <= now for kind in LIVE_KINDS):
+            # Kinds due within the next few seconds ride along in the same request.
+            soon = now + COMBINE_WITHIN
+            await self._poll_live([kind for kind in LIVE_KINDS if self.jobs[kind].due <= soon])
+        slot = self.jobs["slot"]
+        if slot.due <= now:
+            slot.due = self._next_due("slot", now)
         await self._record_history()
         self.recompute()
 
     async def run_forever(self) -> None:
         while True:
-            await self.clock.sleep_until(self.next_due())
+            self._wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(self.next_due()))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
             await self.run_due()
+
+    def wake(self) -> None:
+        """Something became due earlier than planned (a manual refresh, a hint)."""
+        self._wake.set()
 
     async def run_until(self, clock: SimulatedClock, at: datetime) -> None:
         """Drive a simulated clock job by job up to ``at`` (snapshot, tests)."""
@@ -184,34 +215,40 @@ class Engine:
         clock.set(at)
         self.recompute()
 
-    def _jittered(self, when: datetime) -> datetime:
-        """``when`` moved off the minute boundary (Octopus asks for no :00/:30 polls)."""
+    def _draw_jitter(self) -> float:
         low, high = self.settings.jitter_s
-        return when.replace(second=0, microsecond=0) + timedelta(
-            seconds=self._rng.uniform(low, high)
-        )
+        return self._rng.uniform(low, high)
+
+    def _jittered(self, when: datetime, jitter_s: float | None = None) -> datetime:
+        """``when`` moved off the minute boundary (Octopus asks for no :00/:30 polls)."""
+        seconds = self._draw_jitter() if jitter_s is None else jitter_s
+        return when.replace(second=0, microsecond=0) + timedelta(seconds=seconds)
 
     async def _run(self, job: Job) -> None:
-        now = self.clock.now()
         try:
             await self._runners[job.name]()
-        except KrakenThrottled as exc:
-            job.failures += 1
-            job.last_error = str(exc)
-            job.due = self._jittered(exc.retry_at or now + self.settings.backoff_cap)
-            log.warning("%s paused: %s", job.name, exc)
-            return
-        except KrakenNoData as exc:
-            job.last_error = str(exc)  # keep cached data; not a failure
         except KrakenError as exc:
-            job.failures += 1
-            job.last_error = str(exc)
-            backoff = min(timedelta(minutes=job.failures), self.settings.backoff_cap)
-            job.due = self._jittered(now + backoff)
-            log.warning("%s failed (%d in a row): %s", job.name, job.failures, exc)
-            return
+            self._record(job, self.clock.now(), exc)
         else:
-            job.failures, job.last_error = 0, None
+            self._record(job, self.clock.now(), None)
+
+    def _record(self, job: Job, now: datetime, error: KrakenError | None) -> None:
+        """Book a poll's outcome: success schedules the next, failure backs off."""
+        if isinstance(error, KrakenThrottled):
+            job.failures += 1
+            job.last_error = str(error)
+            job.due = self._jittered(error.retry_at or now + self.settings.backoff_cap)
+            log.warning("%s paused: %s", job.name, error)
+            return
+        if error is not None and not isinstance(error, KrakenNoData):
+            job.failures += 1
+            job.last_error = str(error)
+            backoff = min(timedelta(minutes=job.failures), self.settings.backoff_cap)
+            job.due = self._jittered(now + backoff, self._live_jitter_s)
+            log.warning("%s failed (%d in a row): %s", job.name, job.failures, error)
+            return
+        # KrakenNoData is a temporary "nothing now": keep the cache, not a failure.
+        job.failures, job.last_error = 0, None if error is None else str(error)
         job.last_success = now
         job.due = self._next_due(job.name, now)
 
@@ -223,13 +260,22 @@ class Engine:
             return self._jittered(now + self.settings.account_interval)
         if name == "tariffs":
             return self._next_tariff_poll(now)
-        return self._jittered(now + self.settings.poll_interval)
+        if name == "dispatches":
+            return self.refresh.next_due() or now + IDLE
+        if name == "devices" and self.refresh.checking_state():
+            return self._jittered(now + RETRY, self._live_jitter_s)
+        if name == "devices" and not self.refresh.can_receive():
+            return self._jittered(now + self.settings.slow_state_interval, self._live_jitter_s)
+        return self._jittered(now + self.settings.poll_interval, self._live_jitter_s)
 
     def _next_tariff_poll(self, now: datetime) -> datetime:
         """Only while tomorrow's prices are missing and due, every few minutes."""
         today = local_day(now)
         publication = datetime.combine(today, self.settings.publication_time, LONDON)
         if not self._tomorrow_known(now):
+            if now >= publication + PUBLICATION_WINDOW:
+                # Later than usual: keep looking, gently.
+                return self._jittered(now + self.settings.account_interval / 2)
             if now >= publication:
                 return self._jittered(now + self.settings.publication_poll)
             return self._jittered(publication)
@@ -340,35 +386,36 @@ class Engine:
         rates.known = (known_from, max(known_until, rates.known[1]) if rates.known else known_until)
         await self.store.save_rates(point.tariff_code, kind, rows, *rates.known)
 
-    async def _poll_devices(self) -> None:
-        devices = await self.client.devices()
-        planned: dict[str, list[PlannedDispatch]] = {}
-        for device in devices:
-            if not dispatches_honoured(device.status.current_state):
-                planned[device.id] = []
-                continue
-            try:
-                answer = await self.client.planned_dispatches(device.id)
-            except KrakenNoData:
-                planned[device.id] = self.planned.get(device.id, [])  # keep the cached ones
-                continue
-            planned[device.id] = [
-                PlannedDispatch(
-                    start=d.start,
-                    end=d.end,
-                    type=str(d.type),
-                    energy_kwh=float(d.energy_added_kwh) if d.energy_added_kwh else None,
-                )
-                for d in answer
-            ]
-        # Only a poll that succeeded for every device replaces what we know.
-        self.smart_devices = {device.id: device for device in devices}
-        self.planned = planned
-        self._register_devices()
-        self._observe_dispatches()
+    async def _poll_live(self, kinds: list[str]) -> None:
+        """One light transaction for the due kinds; each kind succeeds or fails alone."""
+        now = self.clock.now()
+        self._live_jitter_s = self._draw_jitter()
+        meter = self._telemetry_device_id() if "telemetry" in kinds else None
+        dispatch_ids = self.refresh.due(now + COMBINE_WITHIN) if "dispatches" in kinds else []
+        answer = await self.client.live(
+            meter_device_id=meter,
+            devices="devices" in kinds,
+            dispatch_device_ids=dispatch_ids,
+        )
+        now = self.clock.now()
+        complete = True
+        if "telemetry" in kinds:
+            complete &= self._take_telemetry(answer.telemetry, now)
+        if "devices" in kinds:
+            complete &= self._take_devices(answer.devices, now)
+        dispatches_ok = all(
+            [self._take_dispatches(d, answer.dispatches.get(d), now) for d in dispatch_ids]
+        )
+        complete &= dispatches_ok
+        if "dispatches" in kinds and dispatches_ok:
+            self._record(self.jobs["dispatches"], now, None)
+        # Events compare successive successful polls only.
+        if complete and ("devices" in kinds or dispatch_ids):
+            self._register_devices()
+            self._observe_dispatches()
 
-    async def _poll_telemetry(self) -> None:
-        telemetry_id = next(
+    def _telemetry_device_id(self) -> str | None:
+        return next(
             (
                 p.telemetry_device_id
                 for p in self.meter_points
@@ -376,11 +423,76 @@ class Engine:
             ),
             None,
         )
-        if telemetry_id is None:
-            return
-        readings = await self.client.telemetry(telemetry_id)
-        if readings:
-            self.latest_reading = max(readings, key=lambda r: r.read_at)
+
+    def _take_telemetry(
+        self, result: list[TelemetryReading] | KrakenError | None, now: datetime
+    ) -> bool:
+        if isinstance(result, KrakenError):
+            self._record(self.jobs["telemetry"], now, result)
+            return False
+        if result:
+            self.latest_reading = max(result, key=lambda r: r.read_at)
+        self._record(self.jobs["telemetry"], now, None)
+        return True
+
+    def _take_devices(
+        self, result: list[SmartFlexDevice] | KrakenError | None, now: datetime
+    ) -> bool:
+        if result is None or isinstance(result, KrakenError):
+            if isinstance(result, KrakenError):
+                self._record(self.jobs["devices"], now, result)
+            return False
+        self.smart_devices = {device.id: device for device in result}
+        self.planned = {d: p for d, p in self.planned.items() if d in self.smart_devices}
+        honoured = {d.id: dispatches_honoured(d.status.current_state) for d in result}
+        self.refresh.observe_states(honoured, now)
+        self._record(self.jobs["devices"], now, None)
+        self.jobs["dispatches"].due = self._next_due("dispatches", now)
+        return True
+
+    def _take_dispatches(
+        self,
+        device_id: str,
+        result: list[KrakenPlannedDispatch] | KrakenError | None,
+        now: datetime,
+    ) -> bool:
+        if isinstance(result, KrakenNoData):  # keep the cached dispatches
+            self.refresh.fetched(device_id, now, schedule_found=bool(self.planned.get(device_id)))
+            return True
+        if result is None or isinstance(result, KrakenError):
+            job = self.jobs["dispatches"]
+            error = result or KrakenError("no answer for this device", operation="dispatches")
+            self._record(job, now, error)
+            self.refresh.failed(device_id, job.due)
+            return False
+        self.planned[device_id] = [
+            PlannedDispatch(
+                start=d.start,
+                end=d.end,
+                type=str(d.type),
+                energy_kwh=float(d.energy_added_kwh) if d.energy_added_kwh else None,
+            )
+            for d in result
+        ]
+        self.refresh.fetched(device_id, now, schedule_found=bool(result))
+        return True
+
+    # --- on demand ----------------------------------------------------------------------
+
+    def request_dispatch_refresh(self, kraken_device_id: str, reason: str) -> datetime:
+        """Schedule a dispatch refresh (``manual``, ``plug_in``, ``unplug``, ``event``).
+
+        Raises :class:`RefreshRefused` with a message saying when it can run.
+        """
+        now = self.clock.now()
+        when = self.refresh.request(kraken_device_id, now, reason=reason)
+        dispatches = self.jobs["dispatches"]
+        dispatches.due = min(dispatches.due, when)
+        if reason in ("plug_in", "unplug"):  # the state changes too: look soon
+            devices = self.jobs["devices"]
+            devices.due = min(devices.due, now + QUICK)
+        self.wake()
+        return when
 
     # --- publishing ---------------------------------------------------------------------
 

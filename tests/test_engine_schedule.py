@@ -1,0 +1,197 @@
+"""The request schedule on a simulated clock: what the bridge asks Kraken, and when."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kraken_core.engine.clock import SimulatedClock
+from kraken_core.engine.poller import EngineSettings
+from kraken_core.engine.refresh import RefreshRefused
+from kraken_core.service import Service, open_service
+from kraken_core.simulator.app import Simulator
+from kraken_core.simulator.scenario import parse_scenario
+from kraken_core.simulator.server import run_simulator
+from tests.bridge_process import SCENARIOS
+
+DAY = SCENARIOS / "iog_day_plugged_18_to_04.json"
+PLUGGED = (datetime(2026, 3, 10, 18, tzinfo=UTC), datetime(2026, 3, 11, 4, tzinfo=UTC))
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@asynccontextmanager
+async def engine_on(
+    tmp_path: Path,
+    *,
+    faults: list[dict[str, Any]] | None = None,
+    settings: EngineSettings | None = None,
+) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
+    raw = json.loads(DAY.read_text())
+    raw["faults"] = faults or []
+    scenario = parse_scenario(json.dumps(raw), DAY.name)
+    clock = SimulatedClock(scenario.start)
+    simulator = Simulator(scenario, clock, keep_request_log=True)
+    async with (
+        run_simulator(simulator) as sim,
+        open_service(
+            clock=clock,
+            api_key="sk_test_schedule",
+            account_number=scenario.account.number,
+            graphql_url=sim.graphql_url,
+            rest_url=sim.rest_url,
+            data_dir=tmp_path,
+            engine_settings=settings,
+        ) as service,
+    ):
+        yield simulator, service, clock
+
+
+def log_of(simulator: Simulator) -> list[tuple[datetime, str]]:
+    assert simulator.request_log is not None
+    return simulator.request_log
+
+
+def max_in_window(times: list[datetime], window: timedelta) -> int:
+    times = sorted(times)
+    most, first = 0, 0
+    for last, when in enumerate(times):
+        while when - times[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+async def test_a_day_of_requests_per_operation(tmp_path: Path) -> None:
+    async with engine_on(tmp_path) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-11T00:00:00Z"))
+        await service.engine.run_until(clock, at("2026-03-11T12:00:00Z"))
+        start = at("2026-03-10T00:00:00Z")
+        day = Counter(f for t, f in log_of(simulator) if t < start + timedelta(days=1))
+    # Telemetry every minute; states every minute while the car is plugged in (18:00-24:00
+    # here) and every five minutes otherwise; dispatches only while plugged in.
+    assert 1435 <= day["smartMeterTelemetry"] <= 1441
+    assert 18 * 12 + 6 * 60 - 10 <= day["devices"] <= 18 * 12 + 6 * 60 + 10
+    assert 6 * 60 - 5 <= day["flexPlannedDispatches"] <= 6 * 60 + 10
+    assert day["account"] == 24
+    assert day["rest:standard-unit-rates"] <= 4  # today once, tomorrow after 16:00
+    assert day["obtainKrakenToken"] <= 26
+    assert (
+        max_in_window(
+            [t for t, f in log_of(simulator) if f == "flexPlannedDispatches"], timedelta(minutes=1)
+        )
+        <= 5
+    )
+
+
+async def test_no_dispatch_request_while_the_car_cannot_receive_dispatches(
+    tmp_path: Path,
+) -> None:
+    async with engine_on(tmp_path) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-11T08:00:00Z"))
+        dispatch_times = [t for t, f in log_of(simulator) if f == "flexPlannedDispatches"]
+        state_checks = [t for t, f in log_of(simulator) if f == "devices" and t < PLUGGED[0]]
+    # Only while plugged in, plus the one final refresh about a minute after unplugging.
+    outside = [t for t in dispatch_times if not PLUGGED[0] <= t < PLUGGED[1]]
+    assert len(outside) == 1
+    assert PLUGGED[1] < outside[0] <= PLUGGED[1] + timedelta(minutes=3)
+    # Unplugged, the state is checked every five minutes, not every minute.
+    gaps = [b - a for a, b in itertools.pairwise(state_checks)]
+    assert min(gaps) >= timedelta(minutes=4)
+    # Plugged in at 18:00: the first state check after it sees it, and the schedule is
+    # fetched within seconds of that.
+    first_after = next(t for t in dispatch_times if t >= PLUGGED[0])
+    assert first_after - PLUGGED[0] <= timedelta(minutes=5, seconds=30)
+
+
+async def test_requests_stay_off_the_minute_boundary(tmp_path: Path) -> None:
+    async with engine_on(tmp_path) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-10T20:00:00Z"))
+        polled = [t for t, f in log_of(simulator) if f in ("smartMeterTelemetry", "devices")]
+    later = [t for t in polled if t > at("2026-03-10T00:01:00Z")]
+    assert later
+    assert all(5 <= t.second < 26 for t in later), sorted({t.second for t in later})
+
+
+async def test_failures_back_off_one_two_three_minutes_then_recover(tmp_path: Path) -> None:
+    fault = {
+        "from": "2026-03-10T06:00:00Z",
+        "to": "2026-03-10T06:15:00Z",
+        "operation": "smartMeterTelemetry",
+        "error_code": "KT-CT-1234",
+    }
+    async with engine_on(tmp_path, faults=[fault]) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-10T06:40:00Z"))
+        tries = [
+            t
+            for t, f in log_of(simulator)
+            if f == "smartMeterTelemetry" and at("2026-03-10T06:00:00Z") <= t
+        ]
+        job = service.engine.jobs["telemetry"]
+        assert job.failures == 0
+        assert job.last_success is not None
+        assert job.last_success > at("2026-03-10T06:15:00Z")
+    failing = [t for t in tries if t < at("2026-03-10T06:15:00Z")]
+    gaps = [round((b - a).total_seconds() / 60) for a, b in itertools.pairwise(failing)]
+    assert gaps[:4] == [1, 2, 3, 4]
+    assert tries[-1] - tries[-2] == timedelta(minutes=1) or tries[-2] > failing[-1]
+
+
+async def test_manual_refreshes_hammering_never_break_the_limits(tmp_path: Path) -> None:
+    async with engine_on(tmp_path) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-10T18:30:00Z"))
+        accepted, refused = 0, []
+        end = at("2026-03-10T20:30:00Z")
+        while clock.now() < end:
+            try:
+                service.engine.request_dispatch_refresh("dev-1", "manual")
+                accepted += 1
+            except RefreshRefused as exc:
+                refused.append(str(exc))
+            await service.engine.run_until(clock, clock.now() + timedelta(seconds=5))
+        times = [t for t, f in log_of(simulator) if f == "flexPlannedDispatches"]
+    assert max_in_window(times, timedelta(minutes=1)) <= 5
+    assert accepted <= 2 * 20  # two hours at 20 on-demand refreshes an hour
+    assert any("less than a minute ago" in message for message in refused)
+    assert any("in the last hour" in message for message in refused)
+    assert all("can run at" in message for message in refused)
+
+
+async def test_plugging_in_at_a_5_minute_interval_fetches_quickly_and_retries(
+    tmp_path: Path,
+) -> None:
+    settings = EngineSettings(poll_interval=timedelta(minutes=5))
+    async with engine_on(tmp_path, settings=settings) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-03-10T17:59:00Z"))
+        service.engine.request_dispatch_refresh("dev-1", "plug_in")
+        await service.engine.run_until(clock, at("2026-03-10T18:01:00Z"))
+        times = [
+            t
+            for t, f in log_of(simulator)
+            if f == "flexPlannedDispatches" and t >= at("2026-03-10T17:59:00Z")
+        ]
+        car = service.hub.devices["smart_energy_device.dev-1"].state
+    # The hint arrived before Kraken saw the plug: a try within seconds, then once a
+    # minute until a schedule appears.
+    assert times
+    assert times[0] - at("2026-03-10T17:59:00Z") <= timedelta(seconds=15)
+    assert car["dispatches_honoured"] is True
+    assert car["next_dispatch_start"] == "2026-03-10T19:00:00Z"
+
+
+async def test_an_unknown_device_refresh_is_refused_politely(tmp_path: Path) -> None:
+    async with engine_on(tmp_path) as (_, service, clock):
+        await service.engine.run_until(clock, at("2026-03-10T00:05:00Z"))
+        service.engine.request_dispatch_refresh("dev-1", "manual")
+        with pytest.raises(RefreshRefused, match="less than a minute ago"):
+            service.engine.request_dispatch_refresh("dev-1", "manual")
