@@ -1,18 +1,29 @@
 'use strict';
 
 const Homey = require('homey');
-const { BridgeClient, BridgeConnection, describeError } = require('./homey_shim');
+const {
+  BridgeClient, BridgeConnection, BridgeConfigError, FlowCards, SETTINGS, describeError,
+} = require('./homey_shim');
 
 const SETTING_URL = 'bridge_url';
 const SETTING_TOKEN = 'bridge_token';
+const DISCOVERY_STRATEGY = 'kraken_bridge';
 
 /**
- * Owns the one connection to the kraken-bridge that every device shares. The bridge
- * address and token live in the app settings, set by pairing or repair.
+ * Owns the one connection to the kraken-bridge that every device shares, and the flow
+ * cards' run listeners. The bridge address and token live in the app settings, set by
+ * pairing or repair; the bridge's own settings show on every device and are kept in
+ * step with the bridge.
  */
 class KrakenBridgeApp extends Homey.App {
   async onInit() {
-    this.bridge = new BridgeConnection({ homey: this.homey, log: (...args) => this.log(...args) });
+    this.bridge = new BridgeConnection({
+      homey: this.homey,
+      log: (...args) => this.log(...args),
+      onConnected: client => this._syncBridgeSettings(client),
+    });
+    this.flowCards = new FlowCards({ homey: this.homey, connection: this.bridge, log: (...args) => this.log(...args) })
+      .register();
     const url = this.homey.settings.get(SETTING_URL);
     const token = this.homey.settings.get(SETTING_TOKEN);
     if (url && token) {
@@ -28,13 +39,15 @@ class KrakenBridgeApp extends Homey.App {
 
   /**
    * Proves an address and token against the bridge (health, then an authorised
-   * request), saves them and points the shared connection at them. Throws an Error
-   * whose message a person can act on.
+   * request), saves them and points the shared connection at them. An empty address
+   * means "the bridge this Homey found on the network" (mDNS, _kraken-bridge._tcp).
+   * Throws an Error whose message a person can act on.
    */
   async connectBridge(url, token) {
+    const address = String(url == null ? '' : url).trim() || this.discoveredBridgeUrl();
     let client;
     try {
-      client = new BridgeClient({ url, token, timers: this.homey });
+      client = new BridgeClient({ url: address, token, timers: this.homey });
       await client.health();
       await client.listDevices();
     } catch (err) {
@@ -48,6 +61,69 @@ class KrakenBridgeApp extends Homey.App {
     this.homey.settings.set(SETTING_TOKEN, cleanToken);
     if (!unchanged) await this.bridge.configure({ url: client.baseUrl, token: cleanToken });
     return client;
+  }
+
+  /** The address of a bridge that advertises itself over mDNS; throws when none does. */
+  discoveredBridgeUrl() {
+    let results = {};
+    try {
+      results = this.homey.discovery.getStrategy(DISCOVERY_STRATEGY).getDiscoveryResults() || {};
+    } catch (err) {
+      this.log(`mDNS discovery unavailable: ${err.message}`);
+    }
+    const found = Object.values(results).find(result => result && result.address && result.port);
+    if (!found) throw new Error(this.homey.__('errors.no_bridge_found'));
+    const host = found.address.includes(':') ? `[${found.address}]` : found.address;
+    return `http://${host}:${found.port}`;
+  }
+
+  /**
+   * A device's settings changed: the bridge checks and keeps them (its 422 sentence
+   * reaches the person), then every other device shows the bridge's answer.
+   */
+  async changeBridgeSettings(newSettings, changedKeys, fromDevice) {
+    const { client } = this.bridge;
+    if (!client) throw new Error(describeError(this.homey, new BridgeConfigError('not_configured', 'not configured')));
+    const body = {};
+    for (const row of SETTINGS) {
+      if (changedKeys.includes(row.setting)) body[row.field] = row.toBridge(newSettings[row.setting]);
+    }
+    if (!Object.keys(body).length) return;
+    let answer;
+    try {
+      answer = await client.putSettings(body);
+    } catch (err) {
+      throw new Error(err.params && err.params.detail ? err.params.detail : describeError(this.homey, err));
+    }
+    this.log(`bridge settings now ${JSON.stringify(answer)}`);
+    await this._showBridgeSettings(answer, fromDevice);
+  }
+
+  async _syncBridgeSettings(client) {
+    try {
+      await this._showBridgeSettings(await client.getSettings(), null);
+    } catch (err) {
+      this.log(`reading the bridge settings failed: ${err.message}`);
+    }
+  }
+
+  /** Writes the bridge's settings into every device's settings (except the one being saved). */
+  async _showBridgeSettings(bridgeSettings, exceptDevice) {
+    if (!bridgeSettings || typeof bridgeSettings !== 'object') return;
+    const values = {};
+    for (const row of SETTINGS) {
+      if (bridgeSettings[row.field] !== undefined && bridgeSettings[row.field] !== null) {
+        values[row.setting] = row.fromBridge(bridgeSettings[row.field]);
+      }
+    }
+    for (const driver of Object.values(this.homey.drivers.getDrivers())) {
+      for (const device of driver.getDevices()) {
+        if (device === exceptDevice) continue;
+        const current = device.getSettings();
+        const differs = Object.entries(values).some(([key, value]) => current[key] !== value);
+        if (differs) await device.setSettings(values).catch(err => this.error(`settings of ${device.getName()}: ${err.message}`));
+      }
+    }
   }
 }
 

@@ -85,6 +85,16 @@ class BridgeClient {
     return this._json('POST', path, { body });
   }
 
+  /** GET /settings → {poll_interval_minutes, allowance_limit_minutes, allowance_day_start} */
+  getSettings() {
+    return this._json('GET', '/settings');
+  }
+
+  /** PUT /settings with any of the fields; answers the whole set (422 names a bad field). */
+  putSettings(settings) {
+    return this._json('PUT', '/settings', { body: settings });
+  }
+
   /**
    * GET /events. Resolves with the open Response once headers arrive (the connect
    * timeout applies only until then); the caller reads `response.body` and aborts

@@ -7,11 +7,21 @@
  * and get back the function that unsubscribes them.
  *
  * A listener receives plain objects:
- *   {type: 'state', state, updatedAt, full}       changed fields (full: the whole state)
+ *   {type: 'state', state, updatedAt, full, previous}
+ *        state: the fields sent (full: the whole state); previous: for each field whose
+ *        value differs from the one cached before, that earlier value (a device's first
+ *        state has none); current: when something changed, a copy of the whole cached
+ *        state just after this event (what trigger tokens are built from)
  *   {type: 'availability', available, reason, error}  the bridge's view of the device
  *   {type: 'trigger', card, tokens}               a flow card the bridge fired
  *   {type: 'bridge', connected: true}             the bridge is reachable (again)
  *   {type: 'bridge', connected: false, error}     it is not (error: a BridgeError)
+ *
+ * No trigger lost or fired twice across a reconnect: the stream resumes with
+ * Last-Event-ID, so the bridge replays what was missed; a trigger whose id is not above
+ * the highest one handled is dropped; a resync (the bridge lost track, e.g. it restarted)
+ * starts the count again from its id, and the states re-read after it are compared with
+ * the cached ones, so changes made meanwhile still count as changes.
  */
 
 const { BridgeClient } = require('./bridge_client');
@@ -27,9 +37,11 @@ class BridgeConnection {
    * @param {typeof fetch} [options.fetch]
    * @param {(...args: any[]) => void} [options.log]
    * @param {object} [options.stream]  EventStream tuning: initialDelayMs, maxDelayMs, idleTimeoutMs
+   * @param {(client: BridgeClient) => void} [options.onConnected]  each time the stream opens
    */
-  constructor({ homey, fetch = globalThis.fetch, log = () => {}, stream = {} }) {
+  constructor({ homey, fetch = globalThis.fetch, log = () => {}, stream = {}, onConnected = () => {} }) {
     this._homey = homey;
+    this._onConnected = onConnected;
     this._fetch = fetch;
     this._log = log;
     this._streamOptions = stream;
@@ -39,6 +51,8 @@ class BridgeConnection {
     this._error = NOT_CONFIGURED();
     this._listeners = new Map(); // device id → Set<listener>
     this._snapshots = new Map(); // device id → {state, available, reason, updatedAt}
+    this._lastTriggerId = null; // highest trigger event id handled
+    this.droppedTriggers = 0; // replayed triggers that were handled before
   }
 
   get configured() {
@@ -65,6 +79,7 @@ class BridgeConnection {
     await this._stopStream();
     this._client = client;
     this._snapshots.clear();
+    this._lastTriggerId = null;
     this._status = 'connecting';
     this._stream = new EventStream({
       ...this._streamOptions,
@@ -145,7 +160,9 @@ class BridgeConnection {
     }
     const snapshot = this._snapshots.get(deviceId);
     if (snapshot) {
-      safeCall(listener, { type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true });
+      safeCall(listener, {
+        type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true, previous: {},
+      });
       safeCall(listener, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
     } else if (this._status === 'up') {
       this.refreshDevice(deviceId);
@@ -159,6 +176,7 @@ class BridgeConnection {
     this._error = null;
     this._log(`event stream open${resumed ? ` (resuming after event ${this._stream && this._stream.lastEventId})` : ''}`);
     this._emitAll({ type: 'bridge', connected: true });
+    safeCall(this._onConnected, this._client);
     if (resumed || wasDown) this.refreshAll();
   }
 
@@ -170,7 +188,7 @@ class BridgeConnection {
     if (changed) this._emitAll({ type: 'bridge', connected: false, error: err });
   }
 
-  _onStreamEvent({ event, data }) {
+  _onStreamEvent({ event, data, id }) {
     let payload;
     try {
       payload = JSON.parse(data);
@@ -183,9 +201,12 @@ class BridgeConnection {
       case 'state': {
         const state = payload.state && typeof payload.state === 'object' ? payload.state : {};
         const snapshot = this._snapshotFor(deviceId);
+        const previous = changedFields(snapshot.state, state);
         Object.assign(snapshot.state, state);
         if (payload.updated_at) snapshot.updatedAt = payload.updated_at;
-        this._emit(deviceId, { type: 'state', state, updatedAt: payload.updated_at || null, full: false });
+        this._emit(deviceId, {
+          type: 'state', state, updatedAt: payload.updated_at || null, full: false, previous, current: withChanges(snapshot, previous),
+        });
         break;
       }
       case 'availability': {
@@ -195,12 +216,21 @@ class BridgeConnection {
         this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
         break;
       }
-      case 'trigger':
-        this._emit(deviceId, { type: 'trigger', card: payload.card, tokens: payload.tokens || {} });
+      case 'trigger': {
+        const eventId = toEventId(id);
+        if (eventId !== null && this._lastTriggerId !== null && eventId <= this._lastTriggerId) {
+          this.droppedTriggers++;
+          this._log(`dropping trigger ${payload.card} (event ${eventId}): already handled`);
+          break;
+        }
+        if (eventId !== null) this._lastTriggerId = eventId;
+        this._emit(deviceId, { type: 'trigger', card: payload.card, tokens: payload.tokens || {}, eventId });
         break;
+      }
       case 'resync':
+        // The bridge's event ids may have started again (a restart): count from here.
+        this._lastTriggerId = toEventId(id);
         this._log(`bridge asked for a resync: ${payload.reason || 'no reason given'}`);
-        this._snapshots.clear();
         this.refreshAll();
         break;
       default:
@@ -221,6 +251,7 @@ class BridgeConnection {
   _applyDevice(deviceId, device) {
     const cached = this._snapshots.get(deviceId);
     if (cached && isOlder(device.updated_at, cached.updatedAt)) return;
+    const previous = cached ? changedFields(cached.state, device.state) : {};
     const snapshot = {
       state: { ...device.state },
       available: device.available !== false,
@@ -228,7 +259,10 @@ class BridgeConnection {
       updatedAt: device.updated_at || null,
     };
     this._snapshots.set(deviceId, snapshot);
-    this._emit(deviceId, { type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true });
+    this._emit(deviceId, {
+      type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true, previous,
+      current: withChanges(snapshot, previous),
+    });
     this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
   }
 
@@ -243,6 +277,28 @@ class BridgeConnection {
       for (const listener of [...set]) safeCall(listener, event);
     }
   }
+}
+
+/** For each field of `next` already known with a different value: that earlier value. */
+function changedFields(current, next) {
+  const previous = {};
+  for (const [field, value] of Object.entries(next)) {
+    if (!Object.prototype.hasOwnProperty.call(current, field)) continue;
+    const before = current[field];
+    if (before === value) continue;
+    if (typeof value === 'object' && value !== null && JSON.stringify(before) === JSON.stringify(value)) continue;
+    previous[field] = before;
+  }
+  return previous;
+}
+
+function withChanges(snapshot, previous) {
+  return Object.keys(previous).length ? { ...snapshot.state } : null;
+}
+
+function toEventId(id) {
+  const number = Number(id);
+  return id != null && id !== '' && Number.isSafeInteger(number) ? number : null;
 }
 
 function isOlder(candidate, current) {

@@ -3,18 +3,30 @@
 /*
  * The one device class every driver extends. A driver's device says which state map
  * it uses (homey_shim/state_maps.js); this class subscribes to the device's bridge id,
- * turns state events into capability values, bridge triggers into the manifest's
- * device trigger cards, and bridge or device outages into setUnavailable(reason).
+ * turns state events into capability values, changes of state fields and the bridge's
+ * own triggers into the manifest's device trigger cards (flow_maps.js), bridge or
+ * device outages into setUnavailable(reason), and its settings into the bridge's.
  */
 
 const Homey = require('homey');
-const { capabilityValues } = require('./state_maps');
+const { capabilityValues, STATE_MAPS } = require('./state_maps');
+const { STATE_TRIGGERS, BRIDGE_TRIGGERS, TARIFF_KINDS } = require('./flow_maps');
 const { describeError } = require('./errors');
 
 class BridgeDevice extends Homey.Device {
-  /** Rows of state field → capability; subclasses return theirs from state_maps.js. */
+  /** The bridge device kind, which is also the driver id. */
+  get bridgeKind() {
+    return this.driver.id;
+  }
+
+  /** Rows of state field → capability (state_maps.js). */
   get stateMap() {
-    throw new Error(`${this.constructor.name} must define get stateMap()`);
+    return STATE_MAPS[this.bridgeKind];
+  }
+
+  /** Rows of state field → trigger card (flow_maps.js). */
+  get stateTriggers() {
+    return STATE_TRIGGERS[this.bridgeKind] || [];
   }
 
   /** The bridge's id for this device, e.g. "import_tariff.1900000000001". */
@@ -40,6 +52,12 @@ class BridgeDevice extends Homey.Device {
 
   async onDeleted() {
     this._stopListening();
+    if (this.homey.app.flowCards) this.homey.app.flowCards.forget(this.bridgeDeviceId);
+  }
+
+  /** Device settings are the bridge's settings: the bridge checks and keeps them. */
+  async onSettings({ newSettings, changedKeys }) {
+    await this.homey.app.changeBridgeSettings(newSettings, changedKeys, this);
   }
 
   /** Resolves once every bridge event received so far has been applied. */
@@ -51,6 +69,7 @@ class BridgeDevice extends Homey.Device {
     switch (event.type) {
       case 'state':
         await this.applyState(event.state);
+        if (event.current) await this.fireStateTriggers(event.current, event.previous);
         break;
       case 'availability':
         this._deviceAvailable = event.available;
@@ -63,9 +82,11 @@ class BridgeDevice extends Homey.Device {
         this._bridgeError = event.connected ? null : event.error;
         await this._showAvailability();
         break;
-      case 'trigger':
-        await this.fireTrigger(event.card, event.tokens);
+      case 'trigger': {
+        const present = BRIDGE_TRIGGERS[event.card];
+        await this.fireTrigger(event.card, present ? present(event.tokens, this._ctx()) : event.tokens);
         break;
+      }
       default:
         break;
     }
@@ -73,15 +94,29 @@ class BridgeDevice extends Homey.Device {
 
   /** Sets the capabilities for the fields present in a (partial) bridge state. */
   async applyState(state) {
-    const ctx = {
-      timezone: this.homey.clock.getTimezone(),
-      language: this.homey.i18n.getLanguage(),
-    };
-    for (const [capability, value] of capabilityValues(this.stateMap, state, ctx)) {
+    for (const [capability, value] of capabilityValues(this.stateMap, state, this._ctx())) {
       if (!this.hasCapability(capability)) continue;
       if (this.getCapabilityValue(capability) === value) continue;
       await this.setCapabilityValue(capability, value)
         .catch(err => this.error(`setting ${capability} to ${value} failed: ${err.message}`));
+    }
+  }
+
+  /**
+   * Fires the cards that follow a state field, for the fields that changed.
+   * @param {object} state     the whole state just after the change
+   * @param {object} previous  changed field → its earlier value
+   */
+  async fireStateTriggers(state, previous) {
+    const ctx = this._ctx();
+    for (const row of this.stateTriggers) {
+      if (!Object.prototype.hasOwnProperty.call(previous, row.field)) continue;
+      if (!row.when(state, previous)) continue;
+      await this.fireTrigger(row.card, row.tokens(state, previous, ctx));
+    }
+    const flowCards = this.homey.app.flowCards;
+    if (flowCards && TARIFF_KINDS.includes(this.bridgeKind) && 'slot_start' in previous && state.slot_start) {
+      await flowCards.onSlotStarted(this, state).catch(err => this.error(`cheapest window check failed: ${err.message}`));
     }
   }
 
@@ -95,6 +130,14 @@ class BridgeDevice extends Homey.Device {
       return;
     }
     await card.trigger(this, tokens, {}).catch(err => this.error(`trigger ${cardId} failed: ${err.message}`));
+  }
+
+  _ctx() {
+    return {
+      timezone: this.homey.clock.getTimezone(),
+      language: this.homey.i18n.getLanguage(),
+      __: (key, tokens) => this.homey.__(key, tokens),
+    };
   }
 
   _enqueue(event) {
@@ -123,10 +166,15 @@ class BridgeDevice extends Homey.Device {
     }
   }
 
+  /** Brings a device paired by an earlier app version to this version's capabilities. */
   async _addMissingCapabilities() {
     const wanted = (this.driver.manifest && this.driver.manifest.capabilities) || [];
+    if (!wanted.length) return;
     for (const capability of wanted) {
       if (!this.hasCapability(capability)) await this.addCapability(capability);
+    }
+    for (const capability of this.getCapabilities()) {
+      if (!wanted.includes(capability)) await this.removeCapability(capability);
     }
   }
 

@@ -7,5 +7,7 @@ module.exports = {
   ...require('./event_stream'),
   ...require('./bridge_connection'),
   ...require('./state_maps'),
+  ...require('./flow_maps'),
+  ...require('./flow_cards'),
   convert: require('./convert'),
 };

@@ -11,6 +11,7 @@
  *   .homeycompose/capabilities/<id>.json        custom capabilities
  *   .homeycompose/flow/<type>/<id>.json         app flow cards
  *   .homeycompose/drivers/templates/<id>.json   driver templates ("$extends")
+ *   .homeycompose/discovery/<id>.json           discovery strategies
  *   drivers/<id>/driver.compose.json            driver manifest
  *   drivers/<id>/driver.settings.compose.json   driver settings (array)
  *   drivers/<id>/driver.flow.compose.json       device flow cards (device arg added)
@@ -98,11 +99,14 @@ function buildAppJson(root) {
     .sort();
   const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
 
+  const discovery = Object.fromEntries(readJsonDir(path.join(composeDir, 'discovery')));
+
   const result = { _comment: COMMENT, ...app };
   const usedFlow = Object.fromEntries(FLOW_TYPES.filter(t => flow[t].length).map(t => [t, flow[t]]));
   if (Object.keys(usedFlow).length) result.flow = usedFlow;
   result.drivers = drivers;
   if (Object.keys(capabilities).length) result.capabilities = capabilities;
+  if (Object.keys(discovery).length) result.discovery = discovery;
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 

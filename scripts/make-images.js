@@ -70,6 +70,68 @@ const GLYPHS = {
   ],
 };
 
+// Capability icons (assets/capabilities/<name>.svg): one glyph per idea, reused by
+// the custom capabilities that show it.
+const ring = (cx, cy, r, w) => [
+  { type: 'circle', cx, cy, r },
+  { type: 'circle', cx, cy, r: r - w, hole: true },
+];
+
+const CAPABILITY_GLYPHS = {
+  bolt: [bolt(0, 0, 0.95)],
+  boost: [bolt(-17, 0, 0.7), bolt(17, 0, 0.7)],
+  check: [
+    ...ring(50, 50, 46, 9),
+    { type: 'polygon', points: [[26, 50], [33, 43], [45, 55], [68, 32], [75, 39], [45, 69]] },
+  ],
+  plug: GLYPHS.smart_energy_device,
+  clock: [
+    ...ring(50, 50, 46, 9),
+    { type: 'rect', x: 45, y: 20, w: 10, h: 35, r: 3 },
+    { type: 'rect', x: 45, y: 45, w: 27, h: 10, r: 3 },
+  ],
+  list: [0, 1, 2].flatMap(i => [
+    { type: 'circle', cx: 14, cy: 22 + i * 28, r: 7 },
+    { type: 'rect', x: 28, y: 16 + i * 28, w: 64, h: 12, r: 4 },
+  ]),
+  quadrant: [
+    { type: 'rect', x: 6, y: 70, w: 18, h: 24, r: 3 },
+    { type: 'rect', x: 29, y: 52, w: 18, h: 42, r: 3 },
+    { type: 'rect', x: 52, y: 32, w: 18, h: 62, r: 3 },
+    { type: 'rect', x: 75, y: 8, w: 18, h: 86, r: 3 },
+  ],
+  tag: [
+    { type: 'polygon', points: [[8, 14], [52, 14], [92, 54], [54, 92], [8, 46]] },
+    { type: 'circle', cx: 28, cy: 34, r: 8, hole: true },
+  ],
+  calendar: [
+    { type: 'rect', x: 8, y: 14, w: 84, h: 78, r: 8 },
+    { type: 'rect', x: 17, y: 36, w: 66, h: 47, r: 3, hole: true },
+    { type: 'rect', x: 24, y: 4, w: 10, h: 20, r: 3 },
+    { type: 'rect', x: 66, y: 4, w: 10, h: 20, r: 3 },
+    { type: 'rect', x: 56, y: 56, w: 18, h: 18, r: 2 },
+  ],
+  battery: [
+    { type: 'rect', x: 4, y: 24, w: 82, h: 52, r: 8 },
+    { type: 'rect', x: 13, y: 33, w: 64, h: 34, r: 3, hole: true },
+    { type: 'rect', x: 86, y: 38, w: 10, h: 24, r: 3 },
+    { type: 'rect', x: 19, y: 39, w: 34, h: 22, r: 2 },
+  ],
+  hourglass: [
+    { type: 'rect', x: 14, y: 4, w: 72, h: 10, r: 3 },
+    { type: 'rect', x: 14, y: 86, w: 72, h: 10, r: 3 },
+    { type: 'polygon', points: [[22, 14], [78, 14], [56, 50], [78, 86], [22, 86], [44, 50]] },
+    { type: 'polygon', points: [[33, 22], [67, 22], [50, 46]], hole: true },
+  ],
+  gauge: [
+    ...ring(50, 50, 46, 9),
+    { type: 'polygon', points: [[45, 54], [55, 54], [72, 22]] },
+    { type: 'circle', cx: 50, cy: 56, r: 9 },
+  ],
+  import: [...ring(50, 50, 46, 9), ...arrow({ cx: 50, tipY: 76, tailY: 22 })],
+  export: [...ring(50, 50, 46, 9), ...arrow({ cx: 50, tipY: 24, tailY: 78 })],
+};
+
 function shiftX(dx) {
   return shape => {
     if (shape.type === 'rect') return { ...shape, x: shape.x + dx };
@@ -257,6 +319,9 @@ function outputs() {
     }
     files.push([`drivers/${id}/assets/icon.svg`, () => Buffer.from(svgIcon(GLYPHS[id]))]);
   }
+  for (const [name, glyph] of Object.entries(CAPABILITY_GLYPHS)) {
+    files.push([`assets/capabilities/${name}.svg`, () => Buffer.from(svgIcon(glyph))]);
+  }
   return files;
 }
 
@@ -286,4 +351,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { GLYPHS, encodePng, svgIcon, coverage };
+module.exports = { GLYPHS, CAPABILITY_GLYPHS, encodePng, svgIcon, coverage };

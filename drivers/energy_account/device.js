@@ -1,12 +1,8 @@
 'use strict';
 
 const { BridgeDevice } = require('../../homey_shim/bridge_device');
-const { STATE_MAPS } = require('../../homey_shim/state_maps');
 
-class EnergyAccountDevice extends BridgeDevice {
-  get stateMap() {
-    return STATE_MAPS.energy_account;
-  }
-}
+/** Shows the bridge's energy_account device; the state map and flow tables are homey_shim's. */
+class EnergyAccountDevice extends BridgeDevice {}
 
 module.exports = EnergyAccountDevice;

@@ -1,12 +1,8 @@
 'use strict';
 
 const { BridgeDevice } = require('../../homey_shim/bridge_device');
-const { STATE_MAPS } = require('../../homey_shim/state_maps');
 
-class ExportTariffDevice extends BridgeDevice {
-  get stateMap() {
-    return STATE_MAPS.export_tariff;
-  }
-}
+/** Shows the bridge's export_tariff device; the state map and flow tables are homey_shim's. */
+class ExportTariffDevice extends BridgeDevice {}
 
 module.exports = ExportTariffDevice;

@@ -1,12 +1,8 @@
 'use strict';
 
 const { BridgeDevice } = require('../../homey_shim/bridge_device');
-const { STATE_MAPS } = require('../../homey_shim/state_maps');
 
-class ImportTariffDevice extends BridgeDevice {
-  get stateMap() {
-    return STATE_MAPS.import_tariff;
-  }
-}
+/** Shows the bridge's import_tariff device; the state map and flow tables are homey_shim's. */
+class ImportTariffDevice extends BridgeDevice {}
 
 module.exports = ImportTariffDevice;

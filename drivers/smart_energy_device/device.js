@@ -1,12 +1,8 @@
 'use strict';
 
 const { BridgeDevice } = require('../../homey_shim/bridge_device');
-const { STATE_MAPS } = require('../../homey_shim/state_maps');
 
-class SmartEnergyDeviceDevice extends BridgeDevice {
-  get stateMap() {
-    return STATE_MAPS.smart_energy_device;
-  }
-}
+/** Shows the bridge's smart_energy_device device; the state map and flow tables are homey_shim's. */
+class SmartEnergyDeviceDevice extends BridgeDevice {}
 
 module.exports = SmartEnergyDeviceDevice;

@@ -94,13 +94,22 @@ test('energy account and smart device rows convert as documented', () => {
     dispatching: false,
     planned_dispatches: [{ start: '2026-03-10T23:30:00Z', end: '2026-03-11T01:00:00Z', type: 'SMART', energy_kwh: 7.5 }],
     next_dispatch_start: '2026-03-10T23:30:00Z',
+    allowance_used_minutes: 90,
   }, { timezone: 'Europe/London', language: 'en' }));
   assert.deepEqual(smart, {
-    kraken_device_state: 'SMART_CONTROL_CAPABLE',
+    kraken_device_state: 'SMART_CONTROL_CAPABLE', // no locale given: the code itself
     dispatching: false,
     planned_dispatch_count: 1,
+    planned_dispatch_energy: 7.5,
     next_dispatch_start: 'Tue 23:30',
+    allowance_used: 90,
   });
+  const en = require('../../locales/en.json');
+  const __ = key => key.split('.').reduce((node, part) => (node ? node[part] : undefined), en) || key;
+  assert.deepEqual(capabilityValues(STATE_MAPS.smart_energy_device, { device_state: 'BOOSTING' }, { __ }),
+    [['kraken_device_state', 'Boost charging']]);
+  assert.deepEqual(capabilityValues(STATE_MAPS.smart_energy_device, { device_state: 'SOMETHING_NEW' }, { __ }),
+    [['kraken_device_state', 'SOMETHING_NEW']]);
 });
 
 test('converters: rounding, enums, summer time, garbage', () => {

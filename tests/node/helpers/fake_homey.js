@@ -141,10 +141,26 @@ class FlowCard {
     this.type = type;
     this.triggered = [];
     this.runListener = null;
+    this.argumentValues = []; // test helper: the argument sets of the flows that use this card
   }
 
-  async trigger(...args) {
-    this.triggered.push(args);
+  /**
+   * Records [device, tokens, state]. Like Homey, a card with a run listener is checked
+   * against each flow's arguments; `flowsRun` lists the argument sets that ran.
+   */
+  async trigger(device, tokens, state) {
+    const entry = [device, tokens, state];
+    entry.flowsRun = [];
+    if (this.runListener) {
+      for (const args of await this.getArgumentValues(device)) {
+        if (await this.runListener(args, state)) entry.flowsRun.push(args);
+      }
+    }
+    this.triggered.push(entry);
+  }
+
+  async getArgumentValues(device) {
+    return this.argumentValues.filter(args => !device || !args.device || args.device === device);
   }
 
   registerRunListener(listener) {
@@ -206,6 +222,15 @@ function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
       getActionCard: cardGetter('actions', 'action'),
     },
     clock: { getTimezone: () => timezone },
+    // test helper: set homey.__discoveryResults to what mDNS found ({id: {address, port, ...}})
+    __discoveryResults: {},
+    discovery: {
+      getStrategy: id => {
+        const declared = manifest.discovery && manifest.discovery[id];
+        if (!declared) throw new Error(`Invalid Discovery Strategy ID: ${id}`);
+        return { type: declared.type, getDiscoveryResults: () => homey.__discoveryResults };
+      },
+    },
     i18n: { getLanguage: () => language },
     __(key, tokens = {}) {
       let text = typeof key === 'object' ? key[language] || key.en : lookup(strings, key);

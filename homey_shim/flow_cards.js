@@ -1,0 +1,142 @@
+'use strict';
+
+/*
+ * Registers the run listeners of the app's conditions and actions once (app.onInit),
+ * from the tables in flow_maps.js, and answers the "cheapest window starts" trigger
+ * at each new slot by asking the bridge. Conditions read the shared connection's cached
+ * state; actions go to the bridge through its one client. A refusal from the bridge
+ * (a 4xx with a `detail` sentence, e.g. Octopus's reason for refusing a boost) is
+ * thrown as that sentence, which Homey shows to the person running the flow.
+ */
+
+const { CONDITIONS, ACTIONS, cheapestWindowQuery, cheapestWindowTokens } = require('./flow_maps');
+const { describeError, BridgeConfigError, BridgeHttpError } = require('./errors');
+
+const CHEAPEST_WINDOW_CARD = 'cheapest_window_starts';
+
+class FlowCards {
+  /**
+   * @param {object} options
+   * @param {object} options.homey
+   * @param {import('./bridge_connection').BridgeConnection} options.connection
+   * @param {(...args: any[]) => void} [options.log]
+   */
+  constructor({ homey, connection, log = () => {} }) {
+    this._homey = homey;
+    this._connection = connection;
+    this._log = log;
+    // bridge device id → Map(argument key → end of the window last fired for), so a
+    // window fires once even when the next slot also starts "the cheapest window".
+    this._firedWindows = new Map();
+  }
+
+  register() {
+    const { flow } = this._homey;
+    for (const [cardId, condition] of Object.entries(CONDITIONS)) {
+      flow.getConditionCard(cardId).registerRunListener(args => this.testCondition(cardId, condition, args));
+    }
+    for (const [cardId, action] of Object.entries(ACTIONS)) {
+      flow.getActionCard(cardId).registerRunListener(args => this.runAction(cardId, action, args));
+    }
+    flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD)
+      .registerRunListener((args, state) => windowKey(args) === (state && state.key));
+    return this;
+  }
+
+  /** A condition's answer from the cached state; throws a readable reason when the state does not say. */
+  testCondition(cardId, condition, args) {
+    const device = args.device;
+    const state = this._cachedState(device);
+    if (condition.fields.some(field => state[field] === null || state[field] === undefined)) {
+      throw new Error(this._homey.__('flow.state_unknown', { device: device.getName() }));
+    }
+    return condition.test(state, args);
+  }
+
+  /** Calls the card's bridge action; returns the card's tokens, or true. */
+  async runAction(cardId, action, args) {
+    const device = args.device;
+    const state = this._connection.snapshot(device.bridgeDeviceId);
+    const answer = await this._call(device, action.action, action.body(args, state ? state.state : {}));
+    this._log(`${cardId} on ${device.bridgeDeviceId}: ${(answer && answer.message) || 'done'}`);
+    return action.tokens ? action.tokens(answer || {}, this._ctx()) : true;
+  }
+
+  /**
+   * At a new slot on a tariff device: for each argument set of the cheapest-window
+   * trigger on this device, asks the bridge for the window and fires when it starts
+   * with this slot. `state` is the device's whole state after the change.
+   */
+  async onSlotStarted(device, state) {
+    const card = this._homey.flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD);
+    const argumentSets = await card.getArgumentValues(device);
+    const keys = new Map();
+    for (const args of argumentSets || []) keys.set(windowKey(args), args);
+    const fired = this._firedFor(device.bridgeDeviceId);
+    for (const [key, args] of keys) {
+      if (fired.has(key) && Date.parse(state.slot_start) < Date.parse(fired.get(key))) continue; // inside a window already announced
+      let answer;
+      try {
+        answer = await this._call(device, 'find_cheapest_window', cheapestWindowQuery(args, state));
+      } catch (err) {
+        this._log(`cheapest window (${key}) for ${device.bridgeDeviceId}: ${err.message}`);
+        continue;
+      }
+      if (!answer || Date.parse(answer.start) !== Date.parse(state.slot_start)) continue;
+      fired.set(key, answer.end);
+      await card.trigger(device, cheapestWindowTokens(answer, this._ctx()), { key })
+        .catch(err => this._log(`trigger ${CHEAPEST_WINDOW_CARD} failed: ${err.message}`));
+    }
+  }
+
+  /** Forgets a device (deleted). */
+  forget(bridgeDeviceId) {
+    this._firedWindows.delete(bridgeDeviceId);
+  }
+
+  _firedFor(bridgeDeviceId) {
+    if (!this._firedWindows.has(bridgeDeviceId)) this._firedWindows.set(bridgeDeviceId, new Map());
+    return this._firedWindows.get(bridgeDeviceId);
+  }
+
+  _cachedState(device) {
+    const snapshot = this._connection.snapshot(device.bridgeDeviceId);
+    if (!this._connection.connected || !snapshot) {
+      const why = this._connection.lastError || new BridgeConfigError('not_configured', 'not configured');
+      throw new Error(describeError(this._homey, why));
+    }
+    return snapshot.state;
+  }
+
+  async _call(device, action, body) {
+    const { client } = this._connection;
+    if (!client) throw new Error(describeError(this._homey, new BridgeConfigError('not_configured', 'not configured')));
+    try {
+      return await client.runAction(device.bridgeDeviceId, action, body);
+    } catch (err) {
+      throw new Error(refusal(this._homey, err));
+    }
+  }
+
+  _ctx() {
+    return {
+      timezone: this._homey.clock.getTimezone(),
+      language: this._homey.i18n.getLanguage(),
+      __: (key, tokens) => this._homey.__(key, tokens),
+    };
+  }
+}
+
+/** The bridge's own sentence for a refused action; the usual readable error otherwise. */
+function refusal(homey, err) {
+  if (err instanceof BridgeHttpError && err.code !== 'bad_response' && err.params && err.params.detail) {
+    return err.params.detail;
+  }
+  return describeError(homey, err);
+}
+
+function windowKey(args) {
+  return `${Number(args.duration)}h/${Number(args.range)}h`;
+}
+
+module.exports = { FlowCards, CHEAPEST_WINDOW_CARD, windowKey };

@@ -1,0 +1,194 @@
+'use strict';
+
+/*
+ * The app's flow cards as tables: which state field change fires which trigger card,
+ * how the tokens of the cards the bridge fires are presented, what each condition
+ * reads from the cached state, and which bridge action each action card calls.
+ * No tariff or dispatch logic: comparisons of two bridge fields at most, units and
+ * presentation otherwise. Card ids and tokens: app.json (.homeycompose/flow/ and
+ * drivers/smart_energy_device/driver.flow.compose.json).
+ */
+
+const convert = require('./convert');
+
+const TARIFF_KINDS = ['import_tariff', 'export_tariff'];
+const pounds = convert.penceToPounds;
+const deviceStateTitle = convert.titled('device_states');
+const rateSourceTitle = convert.titled('rate_sources');
+
+// Tokens of a type must be present and of that type: unknown numbers are 0, unknown text ''.
+const num = value => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+const str = value => (value == null ? '' : String(value));
+const known = value => value !== null && value !== undefined;
+
+/*
+ * Cards that follow a state field. A row fires its card when `field` changes from one
+ * known value to another (the first value a device sees is not a change), with tokens
+ * built from the new state (the whole cached state after the change) and the previous
+ * values of the changed fields.
+ */
+const tariffStateTriggers = [
+  {
+    field: 'unit_rate',
+    card: 'price_changed',
+    when: (state, previous) => known(state.unit_rate) && known(previous.unit_rate),
+    tokens: (state, previous, ctx) => ({
+      price: num(pounds(state.unit_rate)),
+      previous_price: num(pounds(previous.unit_rate)),
+      rate_source: str(rateSourceTitle(state.rate_source, ctx)),
+    }),
+  },
+  {
+    field: 'price_quadrant',
+    card: 'price_quadrant_changed',
+    when: (state, previous) => known(state.price_quadrant) && known(previous.price_quadrant),
+    tokens: (state, previous) => ({ quadrant: num(state.price_quadrant), previous_quadrant: num(previous.price_quadrant) }),
+  },
+  {
+    field: 'slot_start',
+    card: 'slot_changed',
+    when: state => known(state.slot_start),
+    tokens: (state, previous, ctx) => ({
+      slot_start: str(convert.localTime(state.slot_start, ctx)),
+      slot_end: str(convert.localTime(state.slot_end, ctx)),
+      price: num(pounds(state.unit_rate)),
+      quadrant: num(state.price_quadrant),
+    }),
+  },
+];
+
+const STATE_TRIGGERS = {
+  import_tariff: tariffStateTriggers,
+  export_tariff: tariffStateTriggers,
+  energy_account: [],
+  smart_energy_device: [
+    {
+      field: 'device_state',
+      card: 'device_state_changed',
+      when: state => known(state.device_state),
+      tokens: (state, previous, ctx) => ({
+        state: str(deviceStateTitle(state.device_state, ctx)),
+        state_code: str(state.device_state),
+        previous_state: str(deviceStateTitle(previous.device_state, ctx)),
+      }),
+    },
+  ],
+};
+
+/* The cards the bridge fires itself (`trigger` events): the bridge's tokens → the card's. */
+const dispatchTokens = (tokens, ctx) => ({
+  start: str(convert.localTime(tokens.start, ctx)),
+  end: str(convert.localTime(tokens.end, ctx)),
+  type: str(tokens.type),
+  duration_minutes: num(tokens.duration_minutes),
+});
+
+const BRIDGE_TRIGGERS = {
+  tomorrow_prices_published: tokens => ({
+    day: str(tokens.day),
+    min_price: num(pounds(tokens.min_unit_rate)),
+    max_price: num(pounds(tokens.max_unit_rate)),
+    average_price: num(pounds(tokens.average_unit_rate)),
+  }),
+  tariff_product_changed: tokens => ({
+    previous_product_code: str(tokens.previous_product_code),
+    previous_tariff_code: str(tokens.previous_tariff_code),
+    product_code: str(tokens.product_code),
+    tariff_code: str(tokens.tariff_code),
+  }),
+  dispatch_started: dispatchTokens,
+  dispatch_ended: dispatchTokens,
+  dispatch_cancelled: dispatchTokens,
+  dispatch_completed: dispatchTokens,
+  boost_started: dispatchTokens,
+  boost_ended: dispatchTokens,
+  dispatch_changed: (tokens, ctx) => ({
+    ...dispatchTokens(tokens, ctx),
+    previous_start: str(convert.localTime(tokens.previous_start, ctx)),
+    previous_end: str(convert.localTime(tokens.previous_end, ctx)),
+  }),
+};
+
+/* Conditions: read the cached state; `undefined` means the state does not say (an error to the flow). */
+const CONDITIONS = {
+  price_below: {
+    fields: ['unit_rate'],
+    test: (state, args) => pounds(state.unit_rate) < Number(args.price),
+  },
+  price_quadrant_is: {
+    fields: ['price_quadrant'],
+    test: (state, args) => state.price_quadrant === Number(args.quadrant),
+  },
+  cheaper_than_next: {
+    fields: ['unit_rate', 'next_unit_rate'],
+    test: state => state.unit_rate < state.next_unit_rate,
+  },
+  rate_source_is: {
+    fields: ['rate_source'],
+    test: (state, args) => state.rate_source === args.source,
+  },
+  in_dispatch: {
+    fields: ['dispatching'],
+    test: state => state.dispatching === true,
+  },
+  device_state_is: {
+    fields: ['device_state'],
+    test: (state, args) => state.device_state === args.state,
+  },
+};
+
+/*
+ * Cheapest-window cards: the bridge finds the window (find_cheapest_window); the card's
+ * arguments are hours. The range ends `range` hours after the current slot's start.
+ */
+function cheapestWindowQuery(args, state) {
+  const query = { duration_minutes: Math.round(Number(args.duration) * 60) };
+  const from = Date.parse(state && state.slot_start);
+  if (Number.isFinite(from)) query.to = new Date(from + Number(args.range) * 3600000).toISOString().replace('.000Z', 'Z');
+  return query;
+}
+
+const cheapestWindowTokens = (answer, ctx) => ({
+  start: str(convert.localTime(answer.start, ctx)),
+  end: str(convert.localTime(answer.end, ctx)),
+  average_price: num(pounds(answer.average_unit_rate)),
+});
+
+/* Actions: card id → the bridge action, its body, and the tokens the card returns (if any). */
+const noBody = () => ({});
+const ACTIONS = {
+  boost_charge: { action: 'boost', body: noBody },
+  cancel_boost: { action: 'cancel_boost', body: noBody },
+  refresh_dispatches: { action: 'refresh_dispatches', body: noBody },
+  plug_in_hint: { action: 'plug_in_hint', body: noBody },
+  unplug_hint: { action: 'unplug_hint', body: noBody },
+  set_charge_target: {
+    action: 'set_charge_target',
+    body: args => ({ target_percent: Math.round(Number(args.target_percent)), ready_by: String(args.ready_by) }),
+  },
+  suspend_smart_control: { action: 'suspend_smart_control', body: noBody },
+  resume_smart_control: { action: 'resume_smart_control', body: noBody },
+  find_cheapest_window: {
+    action: 'find_cheapest_window',
+    body: cheapestWindowQuery,
+    tokens: cheapestWindowTokens,
+  },
+};
+
+/* Device settings ↔ bridge settings (GET/PUT /settings). */
+const SETTINGS = [
+  { setting: 'poll_interval', field: 'poll_interval_minutes', toBridge: Number, fromBridge: String },
+  { setting: 'allowance_limit', field: 'allowance_limit_minutes', toBridge: Number, fromBridge: Number },
+  { setting: 'allowance_day_start', field: 'allowance_day_start', toBridge: String, fromBridge: String },
+];
+
+module.exports = {
+  TARIFF_KINDS,
+  STATE_TRIGGERS,
+  BRIDGE_TRIGGERS,
+  CONDITIONS,
+  ACTIONS,
+  SETTINGS,
+  cheapestWindowQuery,
+  cheapestWindowTokens,
+};
