@@ -21,6 +21,7 @@ from kraken_core import __version__
 from kraken_core.doctor import run_doctor
 from kraken_core.engine.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
 from kraken_core.engine.history import HistorySettings
+from kraken_core.engine.poller import EngineSettings
 from kraken_core.redaction import install_secret_filter, mask_account
 from kraken_core.service import Service, open_service, serve_bridge
 from kraken_core.settings import (
@@ -171,7 +172,12 @@ async def _serve(args: argparse.Namespace) -> None:
         graphql_url=settings.graphql_url,
         rest_url=settings.rest_url,
         data_dir=settings.data_dir,
-        poll_interval_minutes=settings.poll_interval_minutes,
+        engine_settings=EngineSettings(
+            poll_interval=timedelta(minutes=settings.poll_interval_minutes),
+            allowance_limit_minutes=settings.allowance_limit_minutes,
+            allowance_day_start=settings.allowance_day_start,
+            four_rate_ev=settings.four_rate_ev,
+        ),
         history_settings=HistorySettings(
             retention=timedelta(days=settings.history_retention_days),
             backfill_limit=timedelta(days=settings.telemetry_backfill_days),
@@ -213,6 +219,9 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "port": settings.port,
         "data_dir": str(settings.data_dir),
         "poll_interval_minutes": settings.poll_interval_minutes,
+        "allowance_limit_minutes": settings.allowance_limit_minutes,
+        "allowance_day_start": settings.allowance_day_start.strftime("%H:%M"),
+        "four_rate_ev": settings.four_rate_ev,
         "history_retention_days": settings.history_retention_days,
         "telemetry_backfill_days": settings.telemetry_backfill_days,
         "graphql_url": settings.graphql_url,

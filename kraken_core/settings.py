@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +45,11 @@ class BridgeSettings(BaseSettings):
     token: SecretStr | None = None
     poll_interval_minutes: Literal[1, 2, 3, 5] = 1
     # Raw Home Mini readings are kept this long, then live on only as half-hour slots.
+    # Smart-charging allowance (Octopus's 6 hours in 24) and four-rate EV tariffs; the
+    # Homey app's settings page can change the allowance later (PUT /api/v1/settings).
+    allowance_limit_minutes: int = Field(default=360, ge=0, le=1440)
+    allowance_day_start: time = time(12, 0)
+    four_rate_ev: bool | None = None  # None: detect from the tariff code
     history_retention_days: int = Field(default=14, ge=1, le=3650)
     # How far back a hole in the readings (the bridge was off) is asked of Kraken.
     telemetry_backfill_days: int = Field(default=7, ge=0, le=90)

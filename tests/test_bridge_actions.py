@@ -191,3 +191,26 @@ def test_settings_from_homey_apply_and_survive_a_restart(tmp_path: Path) -> None
             kept = httpx.get(f"{again.url}/api/v1/settings", headers=headers).json()
     assert kept["poll_interval_minutes"] == 5
     assert kept["allowance_limit_minutes"] == 0
+
+
+def test_allowance_settings_from_the_environment_reach_the_engine(tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY)
+    token = "another-test-token-long-enough"
+    with simulator_process(tmp_path) as simulator:
+        env = {
+            "KRAKEN_BRIDGE_API_KEY_FILE": str(key_file),
+            "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "A-1234ABCD",
+            "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
+            "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
+            "KRAKEN_BRIDGE_TOKEN": token,
+            "KRAKEN_BRIDGE_ALLOWANCE_LIMIT_MINUTES": "0",
+            "KRAKEN_BRIDGE_ALLOWANCE_DAY_START": "11:30",
+        }
+        with running_bridge(data_dir=tmp_path / "data", env=env, token_line="Token:") as bridge:
+            headers = {"Authorization": f"Bearer {token}"}
+            shown = httpx.get(f"{bridge.url}/api/v1/settings", headers=headers).json()
+            tariff = httpx.get(f"{bridge.url}/api/v1/devices/{IMPORT}", headers=headers).json()
+    assert shown["allowance_limit_minutes"] == 0
+    assert shown["allowance_day_start"] == "11:30"
+    assert tariff["state"]["allowance_left_minutes"] is None  # no cap
