@@ -156,6 +156,7 @@ async def _serve(args: argparse.Namespace) -> None:
                 port=settings.port,
                 on_ready=ready,
                 settings_summary=_settings_summary(settings, demo=True),
+                mdns=settings.mdns,
             )
         return
     if args.scenario or args.speed != 1.0:
@@ -190,6 +191,7 @@ async def _serve(args: argparse.Namespace) -> None:
             port=settings.port,
             on_ready=ready,
             settings_summary=_settings_summary(settings, demo=False),
+            mdns=settings.mdns,
         )
 
 
@@ -222,6 +224,7 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "allowance_limit_minutes": settings.allowance_limit_minutes,
         "allowance_day_start": settings.allowance_day_start.strftime("%H:%M"),
         "four_rate_ev": settings.four_rate_ev,
+        "mdns": settings.mdns,
         "history_retention_days": settings.history_retention_days,
         "telemetry_backfill_days": settings.telemetry_backfill_days,
         "graphql_url": settings.graphql_url,

@@ -17,6 +17,7 @@ import uvicorn
 from kraken_core import __version__
 from kraken_core.bridge.app import Health, create_app
 from kraken_core.bridge.control import include_control_routes, load_user_settings
+from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
 from kraken_core.engine.clock import Clock
 from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
@@ -153,6 +154,7 @@ async def serve_bridge(
     port: int,
     on_ready: Callable[[str], None],
     settings_summary: dict[str, object] | None = None,
+    mdns: bool = False,
 ) -> None:
     """Poll and serve until SIGINT/SIGTERM; open event streams end at once on shutdown."""
     started = time.monotonic()
@@ -191,8 +193,11 @@ async def serve_bridge(
     shown_host = f"[{host}]" if ":" in host else host
     on_ready(f"http://{shown_host}:{bound_port}")
     try:
-        while not server.should_exit and not server_task.done() and not engine_task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.1)
+        async with contextlib.AsyncExitStack() as stack:
+            if mdns:
+                await stack.enter_async_context(advertised(host, bound_port))
+            while not server.should_exit and not server_task.done() and not engine_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
     finally:
         service.hub.bus.close()
         server.should_exit = True

@@ -50,6 +50,7 @@ class BridgeSettings(BaseSettings):
     allowance_limit_minutes: int = Field(default=360, ge=0, le=1440)
     allowance_day_start: time = time(12, 0)
     four_rate_ev: bool | None = None  # None: detect from the tariff code
+    mdns: bool = False  # advertise _kraken-bridge._tcp on the LAN for Homey's pairing
     history_retention_days: int = Field(default=14, ge=1, le=3650)
     # How far back a hole in the readings (the bridge was off) is asked of Kraken.
     telemetry_backfill_days: int = Field(default=7, ge=0, le=90)
