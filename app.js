@@ -99,6 +99,11 @@ class KrakenBridgeApp extends Homey.App {
     await this._showBridgeSettings(answer, fromDevice);
   }
 
+  /** Shows the bridge's settings on every device again (a device was added). */
+  refreshBridgeSettings() {
+    if (this.bridge.client) this._syncBridgeSettings(this.bridge.client);
+  }
+
   async _syncBridgeSettings(client) {
     try {
       await this._showBridgeSettings(await client.getSettings(), null);

@@ -44,6 +44,7 @@ class BridgeDevice extends Homey.Device {
     this._queue = Promise.resolve();
     await this._addMissingCapabilities();
     this._unsubscribe = this.homey.app.bridge.subscribe(this.bridgeDeviceId, event => this._enqueue(event));
+    if (this.homey.app.bridge.connected) this.homey.app.refreshBridgeSettings();
   }
 
   async onUninit() {

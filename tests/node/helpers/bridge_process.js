@@ -21,12 +21,17 @@ function bridgeAvailable() {
 }
 
 /**
- * @returns {Promise<{url: string, token: string, stop: () => Promise<void>, output: () => string}>}
+ * @param {object} options
+ * @param {number} [options.port]     0 picks a free one; a restart passes the first run's
+ * @param {string} [options.dataDir]  reuse (and keep) a data directory, as a restart does
+ * @returns {Promise<{url: string, port: number, dataDir: string, token: string, stop: () => Promise<void>, output: () => string}>}
  */
-async function startBridge({ scenario, speed = 20, token = 'homey-e2e-token-0123456789', startTimeoutMs = 30000 }) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kraken-bridge-e2e-'));
+async function startBridge({
+  scenario, speed = 20, token = 'homey-e2e-token-0123456789', startTimeoutMs = 30000, port = 0, dataDir: givenDataDir,
+}) {
+  const dataDir = givenDataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'kraken-bridge-e2e-'));
   const child = spawn(BRIDGE_BIN, [
-    'serve', '--demo', '--scenario', scenario, '--host', '127.0.0.1', '--port', '0',
+    'serve', '--demo', '--scenario', scenario, '--host', '127.0.0.1', '--port', String(port),
     '--speed', String(speed), '--data-dir', dataDir,
   ], {
     env: { ...process.env, KRAKEN_BRIDGE_TOKEN: token },
@@ -43,7 +48,7 @@ async function startBridge({ scenario, speed = 20, token = 'homey-e2e-token-0123
       await exited;
       clearTimeout(timer);
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!givenDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
   };
 
   const url = await new Promise((resolve, reject) => {
@@ -66,7 +71,7 @@ async function startBridge({ scenario, speed = 20, token = 'homey-e2e-token-0123
     throw err;
   });
 
-  return { url, token, stop, output: () => log, pid: child.pid };
+  return { url, port: Number(new URL(url).port), dataDir, token, stop, output: () => log, pid: child.pid };
 }
 
 module.exports = { startBridge, bridgeAvailable, BRIDGE_BIN };
