@@ -68,3 +68,39 @@ test('locales: the same keys in every language, and a message for every error co
   assert.ok(codes.size >= 8, `found error codes: ${[...codes]}`);
   for (const code of codes) assert.equal(typeof en.errors[code], 'string', `locales/en.json errors.${code}`);
 });
+
+test('every flow card in app.json has its row in flow_maps.js, and the rows make exactly the declared tokens', () => {
+  const { STATE_TRIGGERS, BRIDGE_TRIGGERS, CONDITIONS, ACTIONS, cheapestWindowTokens } = require('../../homey_shim/flow_maps');
+  const { CHEAPEST_WINDOW_CARD } = require('../../homey_shim/flow_cards');
+  const ctx = { timezone: 'Europe/London', language: 'en', __: key => key };
+  const makers = new Map();
+  for (const rows of Object.values(STATE_TRIGGERS)) {
+    for (const row of rows) makers.set(row.card, () => row.tokens({}, {}, ctx));
+  }
+  for (const [card, present] of Object.entries(BRIDGE_TRIGGERS)) makers.set(card, () => present({}, ctx));
+  makers.set(CHEAPEST_WINDOW_CARD, () => cheapestWindowTokens({}, ctx));
+
+  const declared = type => appJson.flow[type].map(card => card.id).sort();
+  assert.deepEqual([...makers.keys()].sort(), declared('triggers'));
+  assert.deepEqual(Object.keys(CONDITIONS).sort(), declared('conditions'));
+  assert.deepEqual(Object.keys(ACTIONS).sort(), declared('actions'));
+
+  const cards = [...appJson.flow.triggers, ...appJson.flow.actions.filter(card => card.tokens)];
+  for (const card of cards) {
+    const make = makers.get(card.id) || (() => ACTIONS[card.id].tokens({}, ctx));
+    const tokens = make();
+    assert.deepEqual(Object.keys(tokens).sort(), card.tokens.map(token => token.name).sort(), `${card.id} tokens`);
+    for (const token of card.tokens) {
+      assert.equal(typeof tokens[token.name], token.type, `${card.id}.${token.name} is a ${token.type} even when unknown`);
+    }
+  }
+});
+
+test('flow card ids are unique and every card has a formatted title in English and Dutch', () => {
+  const ids = Object.values(appJson.flow).flat().map(card => card.id);
+  assert.equal(new Set(ids).size, ids.length);
+  for (const card of Object.values(appJson.flow).flat()) {
+    assert.ok(card.titleFormatted && card.titleFormatted.en && card.titleFormatted.nl, card.id);
+    assert.equal(card.args[0].type, 'device', `${card.id} is a device card`);
+  }
+});

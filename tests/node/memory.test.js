@@ -1,0 +1,93 @@
+'use strict';
+
+/*
+ * Replays 10,000 bridge events (state changes that set capabilities and fire cards,
+ * and the bridge's own triggers) through one device over the real event stream code,
+ * and checks that the heap after them is no larger than after a 1,000-event warm-up:
+ * nothing per event is kept (snapshots, queues, dedupe, fired-window memory).
+ * The figure is printed as a test diagnostic.
+ */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const v8 = require('v8');
+const vm = require('vm');
+const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
+const { FakeBridge } = require('./helpers/fake_bridge');
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+const DEVICE = {
+  id: 'import_tariff.1900000000001',
+  kind: 'import_tariff',
+  name: 'Import tariff',
+  state: { unit_rate: 20, price_quadrant: 1, slot_start: '2026-03-10T00:00:00Z', rate_source: 'tariff' },
+};
+const WARM_UP = 1000;
+const EVENTS = 10000;
+const BATCH = 500;
+const ALLOWED_GROWTH_BYTES = 1024 * 1024;
+
+function heapUsed() {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+test('10,000 events through one device do not grow the heap', { timeout: 60000 }, async t => {
+  const bridge = await new FakeBridge().start();
+  bridge.addDevice(DEVICE);
+  const runtime = new HomeyRuntime();
+  runtime.homey.settings.set('bridge_url', bridge.url);
+  runtime.homey.settings.set('bridge_token', bridge.token);
+  t.after(async () => {
+    await runtime.stop();
+    await bridge.close();
+  });
+  await runtime.start();
+  const device = await runtime.addDevice('import_tariff', { name: DEVICE.name, data: { id: DEVICE.id } });
+  await waitFor(() => device.getCapabilityValue('measure_monetary') === 0.2, { what: 'the opening burst' });
+  const cards = ['price_changed', 'price_quadrant_changed', 'slot_changed', 'tomorrow_prices_published']
+    .map(id => runtime.homey.flow.getDeviceTriggerCard(id));
+
+  let sent = 0;
+  async function replay(count) {
+    for (let end = sent + count; sent < end;) {
+      for (let i = 0; i < BATCH; i++, sent++) {
+        if (sent % 10 === 9) {
+          bridge.send('trigger', {
+            device_id: DEVICE.id,
+            card: 'tomorrow_prices_published',
+            tokens: { day: '2026-03-11', min_unit_rate: 5, max_unit_rate: 30, average_unit_rate: 15 + (sent % 7) },
+          });
+        } else {
+          const slot = new Date(Date.UTC(2026, 2, 10) + sent * 1800000).toISOString().replace('.000Z', 'Z');
+          bridge.send('state', {
+            device_id: DEVICE.id,
+            state: { unit_rate: 10 + (sent % 50) / 2, price_quadrant: sent % 4, slot_start: slot, next_unit_rate: sent },
+            updated_at: slot,
+          });
+        }
+      }
+      await waitFor(() => device.getCapabilityValue('measure_monetary.next') !== null
+        && device.getCapabilityValue('measure_monetary.next') >= (sent - 2) / 100, { what: `event ${sent}` });
+      await device.whenIdle();
+      // What the test harness itself keeps (not the app): the fake bridge's log, the fake cards' records.
+      bridge.sent.length = 0;
+      bridge.requests.length = 0;
+      for (const card of cards) card.triggered.length = 0;
+    }
+  }
+
+  await replay(WARM_UP);
+  const before = heapUsed();
+  await replay(EVENTS);
+  const after = heapUsed();
+  const growth = after - before;
+  const mb = bytes => (bytes / 1048576).toFixed(2);
+  t.diagnostic(`heap used after ${WARM_UP} warm-up events: ${mb(before)} MB; after ${EVENTS} more: ${mb(after)} MB `
+    + `(${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KB)`);
+  assert.equal(runtime.app.bridge.droppedTriggers, 0);
+  assert.deepEqual(runtime.homey.__errors, []);
+  assert.ok(growth < ALLOWED_GROWTH_BYTES, `heap grew by ${mb(growth)} MB over ${EVENTS} events`);
+});
