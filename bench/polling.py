@@ -79,7 +79,7 @@ async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], flo
                 data_dir=Path(data_dir),
             ) as service:
                 engine, bus = service.engine, service.hub.bus
-                last_id = 0
+                last_id = bus.last_id
                 while engine.next_due() < DAY[1]:
                     clock.set(max(clock.now(), engine.next_due()))
                     await engine.run_due()

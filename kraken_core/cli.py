@@ -114,6 +114,7 @@ async def scenario_service(
                 rest_url=sim.rest_url,
                 data_dir=data_dir or Path(temporary),
                 poll_interval_minutes=poll_interval_minutes,
+                id_clock=SystemClock(),  # event ids keep rising when the demo restarts
             ) as service:
                 yield sim.url, service
 

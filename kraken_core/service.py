@@ -19,6 +19,7 @@ from kraken_core.bridge.app import Health, create_app
 from kraken_core.bridge.control import include_control_routes, load_user_settings
 from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
+from kraken_core.bridge.web import include_web_routes
 from kraken_core.engine.clock import Clock
 from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
 from kraken_core.engine.history import History, HistoryQueries, HistorySettings
@@ -112,7 +113,12 @@ async def open_service(
     poll_interval_minutes: int = 1,
     engine_settings: EngineSettings | None = None,
     history_settings: HistorySettings | None = None,
+    id_clock: Clock | None = None,
 ) -> AsyncIterator[Service]:
+    """The whole service on ``clock``; ``id_clock`` (default ``clock``) numbers events.
+
+    A demo's scenario clock restarts at the scenario's start every run, so serving passes
+    the system clock there to keep event ids rising across restarts."""
     settings = engine_settings or EngineSettings(
         poll_interval=timedelta(minutes=poll_interval_minutes)
     )
@@ -125,7 +131,10 @@ async def open_service(
             graphql_url=graphql_url,
             rest_url=rest_url,
         ) as client:
-            hub = DeviceHub(EventBus(), clock)
+            # Event ids start at this run's start time in microseconds, so they keep rising
+            # across restarts (and stay exact in JavaScript numbers, < 2**53).
+            first_id = int((id_clock or clock).now().timestamp() * 1_000_000)
+            hub = DeviceHub(EventBus(first_id=first_id), clock)
             history = History(store, history_settings)
             engine = Engine(client, clock, hub, store, settings, history=history)
             load_user_settings(engine, data_dir)  # what Homey set, kept across restarts
@@ -178,6 +187,7 @@ async def serve_bridge(
         metrics=metrics,
     )
     include_control_routes(app, service.engine, service.data_dir)
+    include_web_routes(app, service.engine, token)  # the page at / and what it draws
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

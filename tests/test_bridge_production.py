@@ -208,3 +208,19 @@ def test_a_stuck_subscriber_is_dropped_and_others_keep_receiving() -> None:
     assert [event.data["n"] for event in received if event] == list(range(25))
     assert stuck.overflowed
     assert bus.since(0) is not None  # the ring buffer still lets it resume
+
+
+def test_an_event_id_from_before_a_restart_gets_a_resync(tmp_path: Path) -> None:
+    with (
+        running_bridge("--demo", "--scenario", SCENARIO, data_dir=tmp_path) as bridge,
+        httpx.stream(
+            "GET", f"{bridge.url}/api/v1/events", headers=bridge.headers, timeout=20
+        ) as stream,
+    ):
+        before = read_events(stream, 2)
+    with running_bridge("--demo", "--scenario", SCENARIO, data_dir=tmp_path) as bridge:
+        resume = {**bridge.headers, "Last-Event-ID": before[-1][0]}
+        with httpx.stream("GET", f"{bridge.url}/api/v1/events", headers=resume, timeout=20) as s:
+            after = read_events(s, 2)
+    assert after[0][1] == "resync"
+    assert int(after[0][0]) > int(before[-1][0])

@@ -50,7 +50,7 @@ async def running(
 
 
 def triggers(service: Service) -> list[dict[str, Any]]:
-    return [e.data for e in service.hub.bus.since(0) or [] if e.type == "trigger"]
+    return [e.data for e in service.hub.bus.buffered() if e.type == "trigger"]
 
 
 def cards(service: Service, device_id: str) -> list[str]:
@@ -75,7 +75,7 @@ async def test_a_dispatch_is_planned_starts_ends_and_completes(tmp_path: Path) -
             "duration_minutes": 60.0,
         }
         # the trigger comes after the state it describes
-        events = service.hub.bus.since(0) or []
+        events = service.hub.bus.buffered()
         dispatching = next(
             e.id for e in events if e.type == "state" and e.data["state"].get("dispatching") is True
         )

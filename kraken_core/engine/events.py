@@ -47,11 +47,14 @@ class Subscription:
 
 
 class EventBus:
-    def __init__(self, buffer_size: int = 2000, max_queued: int = 1000) -> None:
+    def __init__(self, buffer_size: int = 2000, max_queued: int = 1000, first_id: int = 1) -> None:
+        """``first_id`` should exceed every id an earlier run of the bridge gave out, so a
+        client resuming with an id from before a restart is told to resync rather than
+        handed the new run's events as if they followed its own."""
         self._buffer: deque[BridgeEvent] = deque(maxlen=buffer_size)
         self._subscribers: set[Subscription] = set()
         self._max_queued = max_queued
-        self._last_id = 0
+        self._last_id = first_id - 1
         self.closed = False
 
     @property
@@ -69,7 +72,8 @@ class EventBus:
         return event
 
     def since(self, last_id: int) -> list[BridgeEvent] | None:
-        """Events after ``last_id``, or None when some of them are no longer buffered."""
+        """Events after ``last_id``, or None when some of them are no longer buffered
+        (or the id is not from this run)."""
         if last_id > self._last_id:
             return None
         if last_id == self._last_id:
@@ -78,6 +82,10 @@ class EventBus:
         if last_id + 1 < oldest:
             return None
         return [event for event in self._buffer if event.id > last_id]
+
+    def buffered(self) -> list[BridgeEvent]:
+        """Every event still in the ring buffer, oldest first."""
+        return list(self._buffer)
 
     def subscribe(self) -> tuple[Subscription, Callable[[], None]]:
         """A new subscription and the function that ends it."""
