@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from kraken_core import __version__
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from kraken_core.bridge.session import COOKIE_NAME, cookie_authorizes
 from kraken_core.domain.efficiency import PERIODS, Period
 from kraken_core.domain.timeline import local_day_bounds
 from kraken_core.engine.events import BridgeEvent, DeviceHub, DeviceRecord, to_json_value
@@ -86,8 +87,15 @@ def create_app(
     app = FastAPI(title="Kraken bridge", version=__version__)
     expected = f"Bearer {token}".encode()
 
-    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        if authorization is None or not secrets.compare_digest(authorization.encode(), expected):
+    def require_token(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> None:
+        """The Bearer header, or (without one) the bridge page's cookie for reading."""
+        if authorization is None:
+            allowed = cookie_authorizes(request.cookies.get(COOKIE_NAME), request.method, token)
+        else:
+            allowed = secrets.compare_digest(authorization.encode(), expected)
+        if not allowed:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 detail="Missing or wrong bridge token: send 'Authorization: Bearer <token>' "

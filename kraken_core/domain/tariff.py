@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from kraken_core.domain.timeline import (
@@ -122,6 +122,32 @@ def _quadrant(rates: Mapping[datetime, float], slot: datetime, price: float | No
     if price is None:
         return None
     return price_quadrant(price, _day_scheduled(rates, slot))
+
+
+@dataclass(frozen=True)
+class DaySlot:
+    """One slot of a day as the tariff device shows it when the slot is current."""
+
+    start: datetime
+    price: SlotPrice | None  # None while the slot's rate is unknown
+    price_quadrant: int | None  # of the effective rate, like the device's price_quadrant
+
+
+def day_prices(
+    rates: Mapping[datetime, float],
+    day: date,
+    dispatches: Iterable[DispatchWindow] = (),
+    *,
+    four_rate_ev: bool = False,
+) -> list[DaySlot]:
+    """Every slot of a London day (46, 48 or 50) priced with :func:`slot_price`."""
+    windows = tuple(dispatches)
+    out = []
+    for slot in day_slots(day):
+        price = slot_price(rates, slot, windows, four_rate_ev=four_rate_ev)
+        quadrant = _quadrant(rates, slot, price.effective_rate if price else None)
+        out.append(DaySlot(slot, price, quadrant))
+    return out
 
 
 def tomorrow_prices_published(rates: Mapping[datetime, float], now: datetime) -> bool:
