@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLSchema, extend_schema, parse, validate
 
+from kraken_core.kraken.documents import document_source, shared_fragments
 from kraken_core.kraken.extension import BACKEND_DOCUMENT_PREFIX, octopus_extension_sdl
 from kraken_core.simulator.graphql_schema import load_backend_schema, load_subset_schema
 
@@ -30,6 +31,13 @@ def octopus_schema(shared_schema: GraphQLSchema) -> GraphQLSchema:
     return extend_schema(shared_schema, parse(octopus_extension_sdl()))
 
 
+def test_shared_fragments_are_used_and_appended_once() -> None:
+    assert "SmartFlexDeviceFields" in shared_fragments()
+    for name in ("devices", "live", "update_boost_charge"):
+        sent = document_source(name)
+        assert sent.count("fragment SmartFlexDeviceFields") == 1, name
+
+
 def test_there_are_documents_to_check() -> None:
     assert DOCUMENTS, "no kraken_core/kraken/documents/*.graphql found"
     assert any(_is_backend(document) for document in DOCUMENTS)
@@ -40,7 +48,7 @@ def test_document_is_valid_against_kraken(
     document: Path, shared_schema: GraphQLSchema, octopus_schema: GraphQLSchema
 ) -> None:
     schema = octopus_schema if _is_backend(document) else shared_schema
-    errors = validate(schema, parse(document.read_text(encoding="utf-8")))
+    errors = validate(schema, parse(document_source(document.stem)))
     assert not errors, f"{document.name} is invalid on Kraken: " + "; ".join(
         error.message for error in errors
     )
@@ -49,7 +57,7 @@ def test_document_is_valid_against_kraken(
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.stem)
 def test_document_is_valid_against_the_simulator(document: Path) -> None:
     schema = load_backend_schema() if _is_backend(document) else load_subset_schema()
-    errors = validate(schema, parse(document.read_text(encoding="utf-8")))
+    errors = validate(schema, parse(document_source(document.stem)))
     assert not errors, (
         f"{document.name} cannot run on the simulator (extend "
         "kraken_core/simulator/schema.graphql from Kraken's schema): "

@@ -30,10 +30,16 @@ def at(text: str) -> datetime:
 
 @asynccontextmanager
 async def running(
-    scenario: Scenario, data_dir: Path, settings: EngineSettings | None = None
+    scenario: Scenario,
+    data_dir: Path,
+    settings: EngineSettings | None = None,
+    *,
+    keep_request_log: bool = False,
 ) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
+    """The simulator on ``scenario`` and the whole service against it, on one
+    simulated clock."""
     clock = SimulatedClock(scenario.start)
-    simulator = Simulator(scenario, clock)
+    simulator = Simulator(scenario, clock, keep_request_log=keep_request_log)
     async with (
         run_simulator(simulator) as sim,
         open_service(

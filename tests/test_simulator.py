@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from kraken_core.engine.clock import SimulatedClock
+from kraken_core.kraken.documents import document_source
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import (
     ScenarioError,
@@ -27,7 +28,6 @@ from kraken_core.simulator.scenario import (
 )
 from kraken_core.simulator.server import RunningSimulator, run_simulator
 
-DOCUMENTS = Path(__file__).resolve().parents[1] / "kraken_core" / "kraken" / "documents"
 DEMO = "iog_export_ev_demo"
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 ACCOUNT = "A-1F2E3D4C"
@@ -80,7 +80,7 @@ class Kraken:
     async def run(
         self, document: str, variables: Json | None = None, token: str | None = None
     ) -> Json:
-        query = (DOCUMENTS / f"{document}.graphql").read_text(encoding="utf-8")
+        query = document_source(document)
         headers = {"Authorization": token} if token else {}
         response = await self.post(query, variables, **headers)
         assert response.status_code == 200, response.text
@@ -577,7 +577,7 @@ async def test_a_faulted_field_fails_alone_in_a_request_with_several_fields(
 async def test_an_http_status_fault_fails_the_whole_request(faulty: Kraken) -> None:
     await faulty.sign_in()
     faulty.clock.set(START.replace(hour=14, minute=30))
-    query = (DOCUMENTS / "smart_meter_telemetry.graphql").read_text(encoding="utf-8")
+    query = document_source("smart_meter_telemetry")
     assert faulty.token is not None
     graphql = await faulty.post(query, {"deviceId": HOME_MINI}, Authorization=faulty.token)
     rest = await faulty.rates(faulty.running.rest_url + IOG_RATES)
@@ -594,7 +594,7 @@ async def test_a_timeout_fault_outlasts_a_short_client_timeout(faulty: Kraken) -
         await faulty.http.post(
             faulty.running.graphql_url,
             json={
-                "query": (DOCUMENTS / "devices.graphql").read_text(encoding="utf-8"),
+                "query": document_source("devices"),
                 "variables": {"accountNumber": ACCOUNT},
             },
             headers={"Authorization": faulty.token or ""},

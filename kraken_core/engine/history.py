@@ -147,17 +147,26 @@ class History:
         """The meter registers as last recorded (never decreasing)."""
         return self._last
 
-    async def sync(self, client: KrakenClient, inputs: HistoryInputs, now: datetime) -> None:
+    async def sync(
+        self,
+        client: KrakenClient,
+        inputs: HistoryInputs,
+        now: datetime,
+        *,
+        may_ask_kraken: bool = True,
+    ) -> None:
+        """Store this poll. Kraken is asked for backfill and completed dispatches only
+        when ``may_ask_kraken`` (a jittered poll, never a run at a slot boundary)."""
         if not self._loaded:
             self._last = await self.db.last_sample()
             self._priced_until = await self.db.last_priced_slot()
             oldest = slot_start(now - self.settings.backfill_limit)
             self._unpriced = set(await self.db.unpriced_slots(oldest))
             self._loaded = True
-        samples, demand = await self._new_samples(client, inputs, now)
+        samples, demand = await self._new_samples(client, inputs, now, may_ask_kraken)
         attribution = attribute_registers(self._last, samples, max_span=self.settings.max_span)
         prices = self._prices(inputs, attribution.slots, now)
-        completed = await self._completed_dispatches(client, now)
+        completed = await self._completed_dispatches(client, now) if may_ask_kraken else []
         planned = [
             DispatchRecord("planned", device_id, d.start, d.end, d.type, d.energy_kwh)
             for device_id, dispatches in inputs.planned.items()
@@ -179,7 +188,7 @@ class History:
     # --- readings -----------------------------------------------------------------------
 
     async def _new_samples(
-        self, client: KrakenClient, inputs: HistoryInputs, now: datetime
+        self, client: KrakenClient, inputs: HistoryInputs, now: datetime, may_ask_kraken: bool
     ) -> tuple[list[RegisterSample], dict[datetime, float | None]]:
         samples: list[RegisterSample] = []
         demand: dict[datetime, float | None] = {}
@@ -188,6 +197,8 @@ class History:
         # A hole since the last stored reading (or, on a first start, since midnight).
         since = self._last.at if self._last else local_day_bounds(local_day(now))[0]
         if now - since > self.settings.max_span:
+            if not may_ask_kraken:
+                return samples, demand  # at the next jittered poll
             backfilled = await self._backfill(client, inputs.telemetry_device_id, since, now)
             if backfilled is None:
                 return samples, demand  # try again later; do not close the hole with a gap

@@ -181,14 +181,15 @@ class Engine:
         for name in ("account", "tariffs"):
             if self.jobs[name].due <= now:
                 await self._run(self.jobs[name])
-        if any(self.jobs[kind].due <= now for kind in LIVE_KINDS):
+        polled_live = any(self.jobs[kind].due <= now for kind in LIVE_KINDS)
+        if polled_live:
             # Kinds due within the next few seconds ride along in the same request.
             soon = now + COMBINE_WITHIN
             await self._poll_live([kind for kind in LIVE_KINDS if self.jobs[kind].due <= soon])
         slot = self.jobs["slot"]
         if slot.due <= now:
             slot.due = self._next_due("slot", now)
-        await self._record_history()
+        await self._record_history(may_ask_kraken=polled_live)
         self.recompute()
 
     async def run_forever(self) -> None:
@@ -655,7 +656,7 @@ class Engine:
             )
         self._tomorrow_published[device_id] = published
 
-    async def _record_history(self) -> None:
+    async def _record_history(self, *, may_ask_kraken: bool) -> None:
         """Once per poll: store readings (backfilling a hole first), slot energy and prices."""
         import_point = next((p for p in self.meter_points if p.direction == "IMPORT"), None)
         if import_point is None:
@@ -675,7 +676,9 @@ class Engine:
             planned=self.planned,
             billing_period_start=self.billing_period_start,
         )
-        await self.history.sync(self.client, inputs, self.clock.now())
+        await self.history.sync(
+            self.client, inputs, self.clock.now(), may_ask_kraken=may_ask_kraken
+        )
 
     def _publish_account(self) -> None:
         if not self.meter_points:

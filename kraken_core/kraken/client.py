@@ -689,19 +689,7 @@ class KrakenClient:
             cause = exc.__cause__
             if isinstance(cause, KrakenError):  # raised by the response hook
                 raise cause from None
-            if isinstance(cause, httpx.TimeoutException):
-                raise KrakenUpstreamError(
-                    f"Kraken did not answer {operation} within {self._timeout_s:g} s "
-                    "(Kraken slow or the network down); the bridge will try again.",
-                    operation=operation,
-                    code="timeout",
-                ) from None
-            raise KrakenUpstreamError(
-                f"Could not reach Kraken for {operation}: "
-                f"{type(cause).__name__ if cause else 'connection failed'} "
-                "(network down or Kraken unreachable); the bridge will try again.",
-                operation=operation,
-            ) from None
+            raise self._unreachable(operation, cause) from None
         except TransportServerError as exc:
             raise classify_http_status(
                 operation, exc.code or 500, None, self._clock.now()
@@ -720,19 +708,24 @@ class KrakenClient:
         """One HTTP exchange; network failures and timeouts become upstream errors."""
         try:
             return await self._http.request(method, url, timeout=self._timeout, **kwargs)
-        except httpx.TimeoutException:
-            raise KrakenUpstreamError(
+        except httpx.HTTPError as exc:
+            raise self._unreachable(operation, exc) from None
+
+    def _unreachable(self, operation: str, cause: BaseException | None) -> KrakenUpstreamError:
+        """A timeout or a network failure, in words (never the request, which has secrets)."""
+        if isinstance(cause, httpx.TimeoutException):
+            return KrakenUpstreamError(
                 f"Kraken did not answer {operation} within {self._timeout_s:g} s "
                 "(Kraken slow or the network down); the bridge will try again.",
                 operation=operation,
                 code="timeout",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise KrakenUpstreamError(
-                f"Could not reach Kraken for {operation}: {type(exc).__name__} "
-                "(network down or Kraken unreachable); the bridge will try again.",
-                operation=operation,
-            ) from None
+            )
+        return KrakenUpstreamError(
+            f"Could not reach Kraken for {operation}: "
+            f"{type(cause).__name__ if cause else 'connection failed'} "
+            "(network down or Kraken unreachable); the bridge will try again.",
+            operation=operation,
+        )
 
     async def _rest_rows(
         self,

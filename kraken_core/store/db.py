@@ -91,6 +91,9 @@ class Store:
         connection = await aiosqlite.connect(path)
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute("PRAGMA synchronous=NORMAL")
+        # A small page cache: the bridge runs for months on a Raspberry Pi, and the hot
+        # pages (today's slots, the latest readings) are few.
+        await connection.execute("PRAGMA cache_size=-512")
         store = cls(connection)
         await store._migrate()
         return store
