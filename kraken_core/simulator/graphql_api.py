@@ -83,15 +83,21 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
         *scenario.unit_rates.get(point.tariff_code, []),
         *scenario.standing_charges.get(point.tariff_code, []),
     ]
-    valid_from = min((row.valid_from for row in known_rows), default=scenario.start)
+    valid_from = point.valid_from or min(
+        (row.valid_from for row in known_rows), default=scenario.start
+    )
+    # Successive agreements on one MPAN share the meter point (Kraken's id is per MPAN).
+    point_index = next(
+        i for i, other in enumerate(scenario.account.electricity) if other.mpan == point.mpan
+    )
     standing = served_rows(
         scenario.standing_charges.get(point.tariff_code, []), context.now, context.now, None
     )
     standing_in_force = [row for row in standing if row.valid_from <= context.now]
-    device = {"id": str(index + 1), "deviceId": point.telemetry_device_id}
+    device = {"id": str(point_index + 1), "deviceId": point.telemetry_device_id}
     has_device = point.telemetry_device_id is not None
     meter = {
-        "id": str(index + 1),
+        "id": str(point_index + 1),
         "serialNumber": point.serial_number,
         "smartImportElectricityMeter": device
         if has_device and point.direction == "IMPORT"
@@ -103,7 +109,7 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
     return {
         "id": index + 1,
         "validFrom": valid_from,
-        "validTo": None,
+        "validTo": point.valid_to,
         "tariff": {
             "__typename": _tariff_typename(point),
             "id": point.tariff_code,
@@ -113,7 +119,7 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
             "standingCharge": standing_in_force[0].value_inc_vat if standing_in_force else None,
         },
         "meterPoint": {
-            "id": str(index + 1),
+            "id": str(point_index + 1),
             "mpan": point.mpan,
             "direction": point.direction,
             "meters": lambda _info, **_args: [meter],
@@ -177,8 +183,14 @@ def _account(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     _check_account(context, args["accountNumber"])
     account = context.simulator.scenario.account
     agreements = [
-        _agreement(context, index, point) for index, point in enumerate(account.electricity)
+        (point, _agreement(context, index, point))
+        for index, point in enumerate(account.electricity)
     ]
+
+    def electricity_agreements(_info: object, active: bool | None = None) -> list[Any]:
+        # ``active: true``: only the agreements in force now; otherwise every one.
+        return [answer for point, answer in agreements if not active or point.in_force(context.now)]
+
     gas = [_gas_agreement(context, index, point) for index, point in enumerate(account.gas)]
     return {
         "id": "1",
@@ -188,7 +200,7 @@ def _account(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
         "properties": lambda _info, **_args: [
             {"id": "1", "postcode": account.postcode, "address": account.address}
         ],
-        "electricityAgreements": lambda _info, **_args: agreements,
+        "electricityAgreements": electricity_agreements,
         "gasAgreements": lambda _info, **_args: gas,
     }
 

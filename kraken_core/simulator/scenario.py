@@ -6,6 +6,11 @@ refused with a :class:`ScenarioError` that names the file, the JSON path and the
 
 Optional keys beyond DESIGN.md's example, all with defaults that match it:
 - ``electricity[].telemetry_device_id`` may be null (no Home Mini on that meter);
+- ``electricity[].valid_from`` and ``electricity[].valid_to`` (default: open, always in
+  force) bound an agreement; several entries with the same ``mpan`` and ``direction`` are
+  successive agreements on one meter point (e.g. Agile until 19:00, then Intelligent Octopus
+  Go) and must not overlap. ``electricityAgreements(active: true)`` lists only those in
+  force at the simulator clock's now;
 - ``devices[].provider`` (Kraken's ``ProviderChoices``; default from ``make``, else
   SMARTCAR) and ``devices[].__typename`` (SmartFlexVehicle, SmartFlexChargePoint or
   SmartFlexDevice; default SmartFlexVehicle for ELECTRIC_VEHICLES);
@@ -179,7 +184,8 @@ class _Strict(BaseModel):
 
 
 class ElectricityMeterPoint(_Strict):
-    """One electricity meter point of the account with its current agreement."""
+    """One electricity meter point of the account with an agreement on it: the current
+    one, or with ``valid_from``/``valid_to`` one of its successive agreements."""
 
     mpan: str = Field(min_length=1)
     direction: Direction
@@ -187,6 +193,26 @@ class ElectricityMeterPoint(_Strict):
     tariff_code: str = Field(min_length=1)
     serial_number: str = Field(min_length=1)
     telemetry_device_id: str | None = None
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if (
+            self.valid_from is not None
+            and self.valid_to is not None
+            and self.valid_to <= self.valid_from
+        ):
+            raise ValueError(
+                f"valid_to {self.valid_to.isoformat()} must be after valid_from "
+                f"{self.valid_from.isoformat()} (leave valid_to out for an open-ended agreement)"
+            )
+        return self
+
+    def in_force(self, now: datetime) -> bool:
+        """Whether this agreement is active at ``now`` (open ends are always in force)."""
+        started = self.valid_from is None or self.valid_from <= now
+        return started and (self.valid_to is None or now < self.valid_to)
 
 
 class GasMeterPoint(_Strict):
@@ -207,6 +233,33 @@ class Account(_Strict):
     billing_period_start_day: int | None = Field(default=None, ge=1, le=28)
     postcode: str = "SW1A 1AA"
     address: str | None = None
+
+    @field_validator("electricity")
+    @classmethod
+    def _successive_agreements(
+        cls, points: list[ElectricityMeterPoint]
+    ) -> list[ElectricityMeterPoint]:
+        earliest, latest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+        for index, point in enumerate(points):
+            for other_index in range(index):
+                other = points[other_index]
+                if other.mpan != point.mpan:
+                    continue
+                if other.direction != point.direction:
+                    raise ValueError(
+                        f"[{index}] and [{other_index}] are the same meter point "
+                        f"{point.mpan} with different directions; one MPAN is either "
+                        "IMPORT or EXPORT"
+                    )
+                starts = (point.valid_from or earliest, other.valid_from or earliest)
+                ends = (point.valid_to or latest, other.valid_to or latest)
+                if max(starts) < min(ends):
+                    raise ValueError(
+                        f"[{index}] and [{other_index}] are agreements on meter point "
+                        f"{point.mpan} that overlap: give them valid_from/valid_to so that "
+                        "one ends where the next begins"
+                    )
+        return points
 
 
 class RateRow(_Strict):
