@@ -8,6 +8,7 @@ const {
 const SETTING_URL = 'bridge_url';
 const SETTING_TOKEN = 'bridge_token';
 const DISCOVERY_STRATEGY = 'kraken_bridge';
+const SMART_DEVICE_KIND = 'smart_energy_device';
 
 /**
  * Owns the one connection to the kraken-bridge that every device shares, and the flow
@@ -97,6 +98,51 @@ class KrakenBridgeApp extends Homey.App {
     }
     this.log(`bridge settings now ${JSON.stringify(answer)}`);
     await this._showBridgeSettings(answer, fromDevice);
+  }
+
+  // ------------------------------------------------------------ widgets' data
+
+  /**
+   * A London day's timeline as the bridge answers `GET /timeline?date=` (default: the
+   * bridge's today): every half-hour's price and quadrant, the current slot, dispatch
+   * windows. Passed through unchanged (pence per kWh): the price chart widget draws it.
+   * Throws an Error whose message a person can act on.
+   */
+  async getTimeline(date) {
+    const client = this._widgetClient();
+    try {
+      return await client.getTimeline(date == null || date === '' ? undefined : String(date));
+    } catch (err) {
+      throw new Error(describeError(this.homey, err));
+    }
+  }
+
+  /**
+   * The bridge's smart energy devices (cars, chargers) as `GET /devices/{id}` answers
+   * them, for the next-dispatch widget: `{now, timezone, devices: [{id, name, available,
+   * unavailable_reason, updated_at, state}], language}`. `now` is this Homey's clock
+   * and `timezone` its time zone, so the widget shows the bridge's times in local time.
+   */
+  async getSmartDevices() {
+    const client = this._widgetClient();
+    try {
+      const listed = (await client.listDevices()).filter(device => device.kind === SMART_DEVICE_KIND);
+      const devices = await Promise.all(listed.map(device => client.getDevice(device.id)));
+      return {
+        now: new Date().toISOString(),
+        timezone: this.homey.clock.getTimezone(),
+        language: this.homey.i18n.getLanguage(),
+        devices,
+      };
+    } catch (err) {
+      throw new Error(describeError(this.homey, err));
+    }
+  }
+
+  _widgetClient() {
+    const { client } = this.bridge || {};
+    if (!client) throw new Error(describeError(this.homey, new BridgeConfigError('not_configured', 'not configured')));
+    return client;
   }
 
   /** Shows the bridge's settings on every device again (a device was added). */

@@ -85,6 +85,17 @@ class BridgeClient {
     return this._json('POST', path, { body });
   }
 
+  /**
+   * GET /timeline?date=YYYY-MM-DD → a London day's half-hours as the bridge prices them
+   * ({date, now, current_slot, slots, dispatches, …}); no date: the bridge's today.
+   */
+  async getTimeline(date) {
+    if (date != null && !/^\d{4}-\d{2}-\d{2}$/.test(String(date))) {
+      throw new BridgeConfigError('bad_date', `Not a date (YYYY-MM-DD): ${date}`, { params: { date: String(date) } });
+    }
+    return this._json('GET', date == null ? '/timeline' : `/timeline?date=${encodeURIComponent(date)}`);
+  }
+
   /** GET /settings → {poll_interval_minutes, allowance_limit_minutes, allowance_day_start} */
   getSettings() {
     return this._json('GET', '/settings');

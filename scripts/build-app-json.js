@@ -15,6 +15,7 @@
  *   drivers/<id>/driver.compose.json            driver manifest
  *   drivers/<id>/driver.settings.compose.json   driver settings (array)
  *   drivers/<id>/driver.flow.compose.json       device flow cards (device arg added)
+ *   widgets/<id>/widget.compose.json            dashboard widgets (id added, settings [] by default)
  * In driver files, {{driverId}}, {{driverPath}} and {{driverAssetsPath}} are replaced.
  *
  * Usage: node scripts/build-app-json.js [--check]
@@ -81,6 +82,20 @@ function buildDriver(root, driverId, templates, flow) {
   return driver;
 }
 
+/** widgets/<id>/widget.compose.json → {<id>: {...compose, id, settings}}, as the CLI composes them. */
+function buildWidgets(root) {
+  const dir = path.join(root, 'widgets');
+  if (!fs.existsSync(dir)) return {};
+  const widgets = {};
+  for (const id of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, id, 'widget.compose.json');
+    if (id.startsWith('.') || !fs.existsSync(file)) continue;
+    const widget = readJson(file);
+    widgets[id] = { ...widget, id, settings: widget.settings || [] };
+  }
+  return widgets;
+}
+
 function buildAppJson(root) {
   const composeDir = path.join(root, '.homeycompose');
   const app = readJson(path.join(composeDir, 'app.json'));
@@ -100,6 +115,7 @@ function buildAppJson(root) {
   const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
 
   const discovery = Object.fromEntries(readJsonDir(path.join(composeDir, 'discovery')));
+  const widgets = buildWidgets(root);
 
   const result = { _comment: COMMENT, ...app };
   const usedFlow = Object.fromEntries(FLOW_TYPES.filter(t => flow[t].length).map(t => [t, flow[t]]));
@@ -107,6 +123,7 @@ function buildAppJson(root) {
   result.drivers = drivers;
   if (Object.keys(capabilities).length) result.capabilities = capabilities;
   if (Object.keys(discovery).length) result.discovery = discovery;
+  if (Object.keys(widgets).length) result.widgets = widgets;
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 

@@ -2,7 +2,8 @@
 'use strict';
 
 /*
- * Draws the app's and drivers' images and SVG icons from one set of glyphs.
+ * Draws the app's and drivers' images, SVG icons and the widgets' preview images
+ * (transparent, light and dark) from one set of glyphs.
  *
  * A glyph is an ordered list of shapes in a 100×100 box. A shape either adds
  * ink or (with `hole: true`) removes it from the shape just before it. The same
@@ -214,6 +215,49 @@ function mix(a, b, t) {
   return [0, 1, 2].map(i => Math.round(a[i] + (b[i] - a[i]) * t));
 }
 
+/**
+ * Like render(), on a transparent background: RGBA rows, each layer composited over
+ * what is below it ("over", straight alpha). For the widget previews, which Homey
+ * shows on its own light or dark picker.
+ */
+function renderTransparent(width, height, layers) {
+  const rgba = Buffer.alloc(width * height * 4);
+  const bounds = layers.map(layer => glyphBounds(layer.glyph));
+  for (let py = 0; py < height; py++) {
+    for (let px = 0; px < width; px++) {
+      let color = [0, 0, 0];
+      let alpha = 0;
+      for (const [index, layer] of layers.entries()) {
+        const unit = layer.box.size / 100;
+        const gx = (px + 0.5 - layer.box.x) / unit;
+        const gy = (py + 0.5 - layer.box.y) / unit;
+        const b = bounds[index];
+        if (gx < b.x0 || gy < b.y0 || gx > b.x1 || gy > b.y1) continue;
+        const a = coverage(layer.glyph, gx, gy, 1 / unit) * (layer.opacity ?? 1);
+        if (a <= 0) continue;
+        const out = a + alpha * (1 - a);
+        color = [0, 1, 2].map(i => (layer.color[i] * a + color[i] * alpha * (1 - a)) / out);
+        alpha = out;
+      }
+      const at = (py * width + px) * 4;
+      if (alpha > 0) rgba.set([...color.map(Math.round), Math.round(alpha * 255)], at);
+    }
+  }
+  return rgba;
+}
+
+/** A glyph's extent in glyph units, one unit wider on every side (for antialiasing). */
+function glyphBounds(glyph) {
+  const xs = [];
+  const ys = [];
+  for (const shape of glyph) {
+    if (shape.type === 'rect') xs.push(shape.x, shape.x + shape.w), ys.push(shape.y, shape.y + shape.h);
+    else if (shape.type === 'circle') xs.push(shape.cx - shape.r, shape.cx + shape.r), ys.push(shape.cy - shape.r, shape.cy + shape.r);
+    else for (const [x, y] of shape.points) xs.push(x), ys.push(y);
+  }
+  return { x0: Math.min(...xs) - 1, y0: Math.min(...ys) - 1, x1: Math.max(...xs) + 1, y1: Math.max(...ys) + 1 };
+}
+
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
   for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -235,17 +279,18 @@ function chunk(type, data) {
   return Buffer.concat([len, body, crc]);
 }
 
-/** An 8-bit RGB PNG, no filter, deflated: deterministic for a given input. */
-function encodePng(width, height, rgb) {
+/** An 8-bit RGB (or, channels 4, RGBA) PNG, no filter, deflated: deterministic for a given input. */
+function encodePng(width, height, rgb, channels = 3) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth
-  header[9] = 2; // colour type RGB
-  const raw = Buffer.alloc((width * 3 + 1) * height);
+  header[9] = channels === 4 ? 6 : 2; // colour type RGBA or RGB
+  const row = width * channels;
+  const raw = Buffer.alloc((row + 1) * height);
   for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0; // filter: none
-    rgb.copy(raw, y * (width * 3 + 1) + 1, y * width * 3, (y + 1) * width * 3);
+    raw[y * (row + 1)] = 0; // filter: none
+    rgb.copy(raw, y * (row + 1) + 1, y * row, (y + 1) * row);
   }
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -304,6 +349,72 @@ function driverImage(id, size) {
   return render(size, size, WHITE, [{ glyph: GLYPHS[id], color: BRAND, box }]);
 }
 
+// Widget previews (widgets/<id>/preview-{light,dark}.png): what the widget shows, as
+// shapes without text on a transparent background, in the price quadrant colours of the
+// widget itself (as on the bridge page) and an ink that suits the picker's theme.
+const QUADRANT_COLORS = [[0x1a, 0x98, 0x50], [0xa6, 0xd9, 0x6a], [0xfd, 0xae, 0x61], [0xd7, 0x30, 0x27]];
+const PREVIEW_INK = { light: [0x3a, 0x3a, 0x3c], dark: [0xe5, 0xe5, 0xea] };
+const PREVIEW_SIZE = 1024;
+
+// A day of prices: cheap overnight, a peak in the evening; [height 0..1, quadrant].
+const PREVIEW_BARS = [
+  [0.22, 0], [0.2, 0], [0.24, 0], [0.46, 1], [0.58, 2], [0.52, 1], [0.62, 2],
+  [0.7, 2], [0.94, 3], [1, 3], [0.8, 3], [0.56, 2], [0.36, 1], [0.26, 0],
+];
+
+function priceChartPreview(theme) {
+  const layers = [];
+  const left = 10;
+  const step = 80 / PREVIEW_BARS.length;
+  const base = 82;
+  PREVIEW_BARS.forEach(([h, q], i) => {
+    const height = h * 60;
+    layers.push({
+      glyph: [{ type: 'rect', x: left + i * step + 0.6, y: base - height, w: step - 1.2, h: height, r: 1.2 }],
+      color: QUADRANT_COLORS[q],
+    });
+  });
+  const now = 9; // the current slot: outlined, with a marker above it
+  const nowX = left + now * step;
+  layers.push({
+    glyph: [
+      { type: 'rect', x: nowX - 0.9, y: base - 62.6, w: step + 1.8, h: 64.2, r: 2 },
+      { type: 'rect', x: nowX + 0.3, y: base - 61.4, w: step - 0.6, h: 61.8, r: 1.4, hole: true },
+      { type: 'polygon', points: [[nowX + step / 2 - 3.5, 12], [nowX + step / 2 + 3.5, 12], [nowX + step / 2, 17]] },
+    ],
+    color: PREVIEW_INK[theme],
+  });
+  layers.push({ glyph: [{ type: 'rect', x: 8, y: base + 3, w: 84, h: 2.4, r: 1.2 }], color: PREVIEW_INK[theme], opacity: 0.5 });
+  return layers;
+}
+
+function nextDispatchPreview(theme) {
+  const ink = PREVIEW_INK[theme];
+  return [
+    // the car's plug, charging at the cheapest rate...
+    { glyph: GLYPHS.smart_energy_device.map(shape => scaleShape(shape, 0.55, 1, 17)), color: QUADRANT_COLORS[0] },
+    // ...at the time on the clock
+    { glyph: [...ring(71, 43, 21, 5), { type: 'rect', x: 68.5, y: 29, w: 5, h: 16.5, r: 2 }, { type: 'rect', x: 68.5, y: 40.5, w: 14, h: 5, r: 2 }], color: ink },
+    // a dispatch window on the day's time line
+    { glyph: [{ type: 'rect', x: 8, y: 82, w: 84, h: 3, r: 1.5 }], color: ink, opacity: 0.5 },
+    { glyph: [{ type: 'rect', x: 50, y: 78.5, w: 26, h: 10, r: 3 }], color: QUADRANT_COLORS[0] },
+  ];
+}
+
+function scaleShape(shape, s, dx, dy) {
+  if (shape.type === 'rect') return { ...shape, x: shape.x * s + dx, y: shape.y * s + dy, w: shape.w * s, h: shape.h * s, r: (shape.r || 0) * s };
+  if (shape.type === 'circle') return { ...shape, cx: shape.cx * s + dx, cy: shape.cy * s + dy, r: shape.r * s };
+  return { ...shape, points: shape.points.map(([x, y]) => [x * s + dx, y * s + dy]) };
+}
+
+const WIDGET_PREVIEWS = { price_chart: priceChartPreview, next_dispatch: nextDispatchPreview };
+
+function widgetPreview(id, theme) {
+  const box = { x: 0, y: 0, size: PREVIEW_SIZE };
+  const layers = WIDGET_PREVIEWS[id](theme).map(layer => ({ ...layer, box }));
+  return encodePng(PREVIEW_SIZE, PREVIEW_SIZE, renderTransparent(PREVIEW_SIZE, PREVIEW_SIZE, layers), 4);
+}
+
 function outputs() {
   const files = [];
   const appSizes = { small: [250, 175], large: [500, 350], xlarge: [1000, 700] };
@@ -321,6 +432,11 @@ function outputs() {
   }
   for (const [name, glyph] of Object.entries(CAPABILITY_GLYPHS)) {
     files.push([`assets/capabilities/${name}.svg`, () => Buffer.from(svgIcon(glyph))]);
+  }
+  for (const id of Object.keys(WIDGET_PREVIEWS)) {
+    for (const theme of ['light', 'dark']) {
+      files.push([`widgets/${id}/preview-${theme}.png`, () => widgetPreview(id, theme)]);
+    }
   }
   return files;
 }
