@@ -233,13 +233,14 @@ async def test_the_engine_fires_tariff_product_changed_once_after_the_switch(
                 if event.type == "trigger" and event.data["card"] == "tariff_product_changed"
             ]
 
-        await service.engine.run_until(clock, SWITCH + timedelta(minutes=30))
+        await service.engine.run_until(clock, SWITCH + timedelta(minutes=1))
         tariff = service.hub.devices[f"import_tariff.{MPAN}"]
-        # The account was read at 18:58; the next read is an hour later.
+        # The account was read at 18:05, when Agile was in force; the next read is an
+        # hour (+ jitter) later.
         assert changes() == []
         assert tariff.state["tariff_code"] == AGILE[1]
 
-        await service.engine.run_until(clock, SWITCH + timedelta(hours=1, minutes=30))
+        await service.engine.run_until(clock, SWITCH + timedelta(minutes=30))
         assert changes() == [
             {
                 "device_id": f"import_tariff.{MPAN}",
