@@ -14,8 +14,6 @@ except under ``CI=true``, where they fail: CI installs Debian's ``chromium``.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,43 +30,13 @@ from kraken_core.domain.timeline import SLOT, day_slots, local_day
 from kraken_core.store.db import Store
 from kraken_core.store.history import HistoryStore, SlotPrices
 from tests.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
+from tests.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
 
 SCENARIO = str(SCENARIOS / "iog_page_boost_dispatch_unplugged.json")
 ARTIFACTS = REPO / "test-artifacts"
 DAY = "2026-03-10"
 NOW_SLOT = "2026-03-10T18:00:00Z"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 Q0_GREEN, Q3_RED = "rgb(26, 152, 80)", "rgb(215, 48, 39)"
-
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:  # pragma: no cover (dev dependency)
-    sync_playwright = None  # type: ignore[assignment]
-
-
-def chromium() -> str:
-    """Debian's chromium, or skip (fail under CI=true) saying how to get it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    reason = None
-    if sync_playwright is None:
-        reason = "the playwright package is missing (pip install -e '.[dev]')"
-    elif found is None:
-        reason = "chromium is not installed (apt-get install chromium); .ci/run installs it"
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    assert found is not None
-    return found
 
 
 @contextmanager

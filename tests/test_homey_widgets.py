@@ -17,8 +17,6 @@ Chromium or playwright these tests skip, except under ``CI=true``, where they fa
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ import httpx
 import pytest
 
 from tests.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
+from tests.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
 
 SCENARIO = str(SCENARIOS / "iog_page_boost_dispatch_unplugged.json")
 ARTIFACTS = REPO / "test-artifacts"
@@ -36,22 +35,8 @@ WIDGETS = REPO / "widgets"
 DAY, TOMORROW = "2026-03-10", "2026-03-11"
 NOW_SLOT = "2026-03-10T18:00:00Z"
 QUADRANT_RGB = ["rgb(26, 152, 80)", "rgb(166, 217, 106)", "rgb(253, 174, 97)", "rgb(215, 48, 39)"]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Dashboard widths: a phone's full-width widget, and a narrow tablet column.
 PHONE, COLUMN = 360, 260
-
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:  # pragma: no cover (dev dependency)
-    sync_playwright = None  # type: ignore[assignment]
 
 # Homey.api answers come from window.__stub.answers[path]; everything else the widget
 # uses is here. Homey calls onHomeyReady(Homey) once the page has loaded.
@@ -91,22 +76,6 @@ STUB = """
   window.addEventListener("load", () => window.onHomeyReady(Homey));
 })();
 """
-
-
-def chromium() -> str:
-    """Debian's chromium, or skip (fail under CI=true) saying how to get it."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    reason = None
-    if sync_playwright is None:
-        reason = "the playwright package is missing (pip install -e '.[dev]')"
-    elif found is None:
-        reason = "chromium is not installed (apt-get install chromium); .ci/run installs it"
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    assert found is not None
-    return found
 
 
 @contextmanager
