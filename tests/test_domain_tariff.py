@@ -145,15 +145,6 @@ def test_tomorrow_published_only_when_every_slot_of_tomorrow_is_known() -> None:
     assert tariff_state(full, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
 
 
-def test_direct_debit_rows_win_over_other_payment_methods() -> None:
-    start, end = utc("2026-03-10T00:00:00"), utc("2026-03-10T01:00:00")
-    rows = [
-        RatePeriod(start, end, 30.0, "NON_DIRECT_DEBIT"),
-        RatePeriod(start, end, 28.0, "DIRECT_DEBIT"),
-    ]
-    assert set(half_hour_rates(rows, start, end).values()) == {28.0}
-
-
 def test_quadrant_uses_equal_width_bands_not_ranks() -> None:
     cosy = [12.0] * 10 + [25.0] * 30 + [38.0] * 8  # no slot between 18.5 and 25
     assert {price_quadrant(p, cosy) for p in cosy} == {0, 2, 3}

@@ -73,6 +73,8 @@ def test_bundled_demo_scenario_prints_the_four_kinds() -> None:
         "smart_energy_device",
     }
     assert isinstance(devices["import_tariff"]["state"]["unit_rate"], float)
+    # Kraken lists the standing charge per payment method; a household pays direct debit's.
+    assert devices["import_tariff"]["state"]["standing_charge"] == 48.79
 
 
 def test_a_time_without_zone_is_refused_with_a_hint() -> None:

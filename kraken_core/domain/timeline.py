@@ -59,24 +59,15 @@ def day_slots(day: date) -> list[datetime]:
     return list(slots_between(*local_day_bounds(day)))
 
 
-def preferred_payment_rows(periods: Iterable[RatePeriod]) -> list[RatePeriod]:
-    """Rows for direct debit where Kraken gives them, else those without a method."""
-    rows = list(periods)
-    for method in ("DIRECT_DEBIT", None):
-        chosen = [row for row in rows if row.payment_method == method]
-        if chosen:
-            return chosen
-    return rows
-
-
 def half_hour_rates(
     periods: Iterable[RatePeriod], start: datetime, end: datetime
 ) -> dict[datetime, float]:
     """Rate of every slot in [start, end) that some period covers.
 
-    Where periods overlap, the one that began latest wins (it is the more specific).
+    Where periods overlap, the one that began latest wins (it is the more specific). The
+    rows are one per period already: the Kraken client keeps the direct-debit row.
     """
-    rows = sorted(preferred_payment_rows(periods), key=lambda row: row.valid_from)
+    rows = sorted(periods, key=lambda row: row.valid_from)
     rates: dict[datetime, float] = {}
     for row in rows:
         row_end = end if row.valid_to is None else min(row.valid_to, end)
