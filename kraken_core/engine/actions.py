@@ -12,9 +12,9 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from kraken_core.domain.cheapest import cheapest_window
-from kraken_core.domain.timeline import local_day, local_day_bounds, slot_start
+from kraken_core.domain.timeline import slot_start
 from kraken_core.engine.events import to_json_value
-from kraken_core.engine.poller import UNIT_RATES, Engine, TariffRates
+from kraken_core.engine.poller import UNIT_RATES, Engine, TariffRates, rate_window
 from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.kraken.client import DAYS_OF_WEEK, PreferenceSchedule
 from kraken_core.kraken.errors import KrakenActionRefused, KrakenError
@@ -125,9 +125,9 @@ def _cheapest(engine: Engine, device_id: str, body: dict[str, Any]) -> ActionRes
     if point is None:
         raise ActionError(404, f"No tariff {device_id!r} on this bridge.")
     now = engine.clock.now()
-    today = local_day(now)
-    window = (local_day_bounds(today)[0], local_day_bounds(today + timedelta(days=1))[1])
-    slots = engine.rates.get((point.tariff_code, UNIT_RATES), TariffRates()).slots_for(window)
+    slots = engine.rates.get((point.tariff_code, UNIT_RATES), TariffRates()).slots_for(
+        rate_window(now)
+    )
     earliest = body.get("from") or slot_start(now)
     latest = body.get("to") or (max(slots) + timedelta(minutes=30) if slots else now)
     duration = timedelta(minutes=int(body["duration_minutes"]))

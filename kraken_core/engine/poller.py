@@ -104,7 +104,6 @@ class TariffRates:
 
     rows: list[RatePeriod] = field(default_factory=list)
     known: tuple[datetime, datetime] | None = None
-    slots: dict[datetime, float] = field(default_factory=dict)
     _slots_key: object = field(default=None, repr=False)
     _window_slots: dict[datetime, float] = field(default_factory=dict, repr=False)
 
@@ -283,20 +282,12 @@ class Engine:
         return self._jittered(publication + timedelta(days=1))
 
     def _tomorrow_known(self, now: datetime) -> bool:
-        _, want_to = self._rate_window(now)
+        _, want_to = rate_window(now)
         return all(
             rates.known is not None and rates.known[1] >= want_to
             for (_, kind), rates in self.rates.items()
             if kind == UNIT_RATES
         )
-
-    @staticmethod
-    def _rate_window(now: datetime) -> tuple[datetime, datetime]:
-        today = local_day(now)
-        return local_day_bounds(today)[0], local_day_bounds(today + timedelta(days=1))[1]
-
-    async def _noop(self) -> None:
-        return None
 
     # --- polls --------------------------------------------------------------------------
 
@@ -346,12 +337,11 @@ class Engine:
 
     async def _poll_tariffs(self) -> None:
         now = self.clock.now()
-        want_from, want_to = self._rate_window(now)
+        want_from, want_to = rate_window(now)
         for point in self.meter_points:
             for kind in (UNIT_RATES, STANDING_CHARGES):
                 rates = self.rates.setdefault((point.tariff_code, kind), TariffRates())
                 await self._fetch_missing(point, kind, rates, want_from, want_to)
-                rates.slots = half_hour_rates(rates.rows, want_from, want_to)
 
     async def _fetch_missing(
         self,
@@ -561,7 +551,7 @@ class Engine:
     def recompute(self) -> None:
         """Publish every device's state for ``now`` (events only for changed values)."""
         now = self.clock.now()
-        window = self._rate_window(now)
+        window = rate_window(now)
         dispatches = self.counted_dispatches()
         # Used minutes count every SMART minute that ran, past the limit too.
         allowance = allowance_status(self.dispatch_ledger.windows(), self.settings.allowance, now)
@@ -709,6 +699,12 @@ class Engine:
 
 def _kwh(wh: object) -> float | None:
     return None if wh is None else round(float(str(wh)) / 1000, 3)
+
+
+def rate_window(now: datetime) -> tuple[datetime, datetime]:
+    """The span of rates the engine keeps: today and tomorrow, London days."""
+    today = local_day(now)
+    return local_day_bounds(today)[0], local_day_bounds(today + timedelta(days=1))[1]
 
 
 def _rate_period(row: RateRow) -> RatePeriod:

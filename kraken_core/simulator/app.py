@@ -18,7 +18,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from inspect import isawaitable
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,7 +67,6 @@ from kraken_core.simulator.scenario import (
     Preferences,
     Scenario,
     TimelineEntry,
-    load_scenario,
 )
 
 #: Where the simulator serves Octopus's backend host (saving sessions, Octoplus).
@@ -116,10 +114,6 @@ class Simulator:
         # holds until the device's next timeline entry.
         self.device_changes: dict[str, TimelineEntry] = {}
         self.preferences: dict[str, Preferences] = {}
-
-    @classmethod
-    def from_file(cls, path: Path | str, clock: Clock | None = None) -> Simulator:
-        return cls(load_scenario(path), clock)
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)

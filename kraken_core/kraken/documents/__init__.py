@@ -16,12 +16,6 @@ DOCUMENTS_PACKAGE = __name__
 _SPREAD = re.compile(r"\.\.\.\s*(?!on\b)([_A-Za-z]\w*)")
 
 
-def document_names() -> list[str]:
-    """Names (file stems) of every bundled document."""
-    files = resources.files(DOCUMENTS_PACKAGE).iterdir()
-    return sorted(f.name.removesuffix(".graphql") for f in files if f.name.endswith(".graphql"))
-
-
 @cache
 def shared_fragments() -> dict[str, str]:
     """Fragment name -> its definition, from every file in ``fragments/``."""
