@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from kraken_core import __version__
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from kraken_core.bridge.params import bad_request, parse_day
 from kraken_core.bridge.session import COOKIE_NAME, cookie_authorizes
 from kraken_core.domain.efficiency import PERIODS, Period
 from kraken_core.domain.timeline import local_day_bounds
@@ -175,8 +176,8 @@ def create_app(
         """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
         source = require_history()
         if period not in PERIODS:
-            raise _bad(f"period={period!r} is not known: use day, month or 12m")
-        day = source.today() if date_ is None else _parse_day(date_, "date", month=True)
+            raise bad_request(f"period={period!r} is not known: use day, month or 12m")
+        day = source.today() if date_ is None else parse_day(date_, "date", month=True)
         return await source.stats(period, day)
 
     @app.get("/api/v1/history.csv", dependencies=authorized)
@@ -188,13 +189,13 @@ def create_app(
         or times with a zone (ISO 8601, ``to`` excluded)."""
         source = require_history()
         if from_ is None or to is None:
-            raise _bad("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
+            raise bad_request("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
         start = _parse_bound(from_, "from", end=False)
         end = _parse_bound(to, "to", end=True)
         if end <= start:
-            raise _bad(f"to={to} must be after from={from_}")
+            raise bad_request(f"to={to} must be after from={from_}")
         if end - start > MAX_HISTORY_SPAN:
-            raise _bad("ask for at most 366 days at a time")
+            raise bad_request("ask for at most 366 days at a time")
         return PlainTextResponse(await source.csv(start, end), media_type="text/csv")
 
     @app.get("/metrics", dependencies=authorized)
@@ -207,24 +208,9 @@ def create_app(
     return app
 
 
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=message)
-
-
-def _parse_day(text: str, name: str, *, month: bool = False) -> date:
-    """YYYY-MM-DD (or, where ``month``, YYYY-MM: its first day)."""
-    try:
-        if month and len(text) == 7:
-            return date.fromisoformat(f"{text}-01")
-        return date.fromisoformat(text)
-    except ValueError:
-        example = "2026-03-10" + (" (or 2026-03 for a month)" if month else "")
-        raise _bad(f"{name}={text!r} is not a day: use YYYY-MM-DD, e.g. {example}") from None
-
-
 def _parse_bound(text: str, name: str, *, end: bool) -> datetime:
     if len(text) == 10:
-        bounds = local_day_bounds(_parse_day(text, name))
+        bounds = local_day_bounds(parse_day(text, name))
         return bounds[1] if end else bounds[0]
     try:
         # A "+" that was not percent-encoded arrives as a space.
@@ -232,7 +218,7 @@ def _parse_bound(text: str, name: str, *, end: bool) -> datetime:
     except ValueError:
         when = None
     if when is None or when.tzinfo is None:
-        raise _bad(
+        raise bad_request(
             f"{name}={text!r} is neither a day (YYYY-MM-DD) nor a time with a zone "
             "(e.g. 2026-03-10T18:00:00Z)"
         )

@@ -12,10 +12,11 @@ from string import Template
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, HTTPException, Query, Request, status
+from fastapi import FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from kraken_core.bridge.params import bad_request, parse_day
 from kraken_core.bridge.session import (
     COOKIE_MAX_AGE_S,
     COOKIE_NAME,
@@ -41,7 +42,6 @@ from kraken_core.engine.poller import UNIT_RATES, Engine, MeterPoint
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 PAGES = HERE / "pages"
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 SERIES_DAYS = 30
 SERIES_MONTHS = 12
 MAX_LOGIN_BODY = 4096
@@ -130,15 +130,15 @@ def include_web_routes(app: FastAPI, engine: Engine, token: str) -> None:
     async def get_timeline(date_: Annotated[str | None, Query(alias="date")] = None) -> Any:
         """A London day's slots (import price, quadrant, export price) and dispatch."""
         now = engine.clock.now()
-        day = local_day(now) if date_ is None else _parse_day(date_, "date")
+        day = local_day(now) if date_ is None else parse_day(date_, "date")
         return timeline(engine, day, now)
 
     @app.get("/api/v1/stats/series", dependencies=authorized)
     async def get_stats_series(by: str = "day", to: str | None = None) -> dict[str, Any]:
         """Efficiency of each of the 30 days, or of each of the 12 months, up to ``to``."""
         if by not in ("day", "month"):
-            raise _bad(f"by={by!r} is not known: use day or month")
-        last = history.today() if to is None else _parse_day(to, "to")
+            raise bad_request(f"by={by!r} is not known: use day or month")
+        last = history.today() if to is None else parse_day(to, "to")
         if by == "day":
             firsts = [last - timedelta(days=n) for n in reversed(range(SERIES_DAYS))]
         else:
@@ -286,17 +286,3 @@ def _months_back(day: date, months: int) -> date:
     """First day of the month ``months`` before ``day``'s month."""
     index = day.year * 12 + day.month - 1 - months
     return date(index // 12, index % 12 + 1, 1)
-
-
-def _bad(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=message)
-
-
-def _parse_day(text: str, name: str) -> date:
-    try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        day = None
-    if day is None or not FIRST_DAY <= day <= LAST_DAY:
-        raise _bad(f"{name}={text!r} is not a day between 2000 and 2099: use YYYY-MM-DD")
-    return day
