@@ -87,6 +87,16 @@ def _settings(args: argparse.Namespace) -> BridgeSettings:
     return settings
 
 
+def _engine_settings(settings: BridgeSettings) -> EngineSettings:
+    """What the environment sets for the engine, the same for the demo and an account."""
+    return EngineSettings(
+        poll_interval=timedelta(minutes=settings.poll_interval_minutes),
+        allowance_limit_minutes=settings.allowance_limit_minutes,
+        allowance_day_start=settings.allowance_day_start,
+        four_rate_ev=settings.four_rate_ev,
+    )
+
+
 def _print(line: str) -> None:
     print(line, flush=True)
 
@@ -95,7 +105,7 @@ def _print(line: str) -> None:
 async def scenario_service(
     scenario: Scenario,
     clock: Clock,
-    poll_interval_minutes: int = 1,
+    engine_settings: EngineSettings | None = None,
     data_dir: Path | None = None,
 ) -> AsyncIterator[tuple[str, Service]]:
     """The simulator playing ``scenario`` and the whole service against it, on ``clock``.
@@ -113,7 +123,7 @@ async def scenario_service(
                 graphql_url=sim.graphql_url,
                 rest_url=sim.rest_url,
                 data_dir=data_dir or Path(temporary),
-                poll_interval_minutes=poll_interval_minutes,
+                engine_settings=engine_settings,
                 id_clock=SystemClock(),  # event ids keep rising when the demo restarts
             ) as service:
                 yield sim.url, service
@@ -146,7 +156,7 @@ async def _serve(args: argparse.Namespace) -> None:
         async with scenario_service(
             scenario,
             clock,
-            poll_interval_minutes=settings.poll_interval_minutes,
+            engine_settings=_engine_settings(settings),
             data_dir=settings.data_dir / "demo",
         ) as (simulator_url, service):
             _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
@@ -174,12 +184,7 @@ async def _serve(args: argparse.Namespace) -> None:
         graphql_url=settings.graphql_url,
         rest_url=settings.rest_url,
         data_dir=settings.data_dir,
-        engine_settings=EngineSettings(
-            poll_interval=timedelta(minutes=settings.poll_interval_minutes),
-            allowance_limit_minutes=settings.allowance_limit_minutes,
-            allowance_day_start=settings.allowance_day_start,
-            four_rate_ev=settings.four_rate_ev,
-        ),
+        engine_settings=_engine_settings(settings),
         history_settings=HistorySettings(
             retention=timedelta(days=settings.history_retention_days),
             backfill_limit=timedelta(days=settings.telemetry_backfill_days),

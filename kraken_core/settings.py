@@ -6,9 +6,8 @@ import os
 import secrets
 from datetime import time
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kraken_core.kraken.client import OCTOPUS_GRAPHQL_URL, OCTOPUS_REST_URL
@@ -43,7 +42,15 @@ class BridgeSettings(BaseSettings):
     port: int = Field(default=8765, ge=0, le=65535)
     data_dir: Path = Field(default_factory=default_data_dir)
     token: SecretStr | None = None
-    poll_interval_minutes: Literal[1, 2, 3, 5] = 1
+    poll_interval_minutes: int = 1
+
+    @field_validator("poll_interval_minutes")
+    @classmethod
+    def _known_interval(cls, minutes: int) -> int:
+        # An int field, not Literal[1, 2, 3, 5]: environment values arrive as text.
+        if minutes not in (1, 2, 3, 5):
+            raise ValueError(f"must be 1, 2, 3 or 5 minutes, not {minutes}")
+        return minutes
     # Raw Home Mini readings are kept this long, then live on only as half-hour slots.
     # Smart-charging allowance (Octopus's 6 hours in 24) and four-rate EV tariffs; the
     # Homey app's settings page can change the allowance later (PUT /api/v1/settings).

@@ -214,3 +214,17 @@ def test_allowance_settings_from_the_environment_reach_the_engine(tmp_path: Path
     assert shown["allowance_limit_minutes"] == 0
     assert shown["allowance_day_start"] == "11:30"
     assert tariff["state"]["allowance_left_minutes"] is None  # no cap
+
+
+def test_the_demo_takes_the_same_engine_settings_from_the_environment(tmp_path: Path) -> None:
+    env = {"KRAKEN_BRIDGE_ALLOWANCE_LIMIT_MINUTES": "0", "KRAKEN_BRIDGE_POLL_INTERVAL_MINUTES": "2"}
+    with running_bridge(
+        "--demo",
+        "--scenario",
+        str(SCENARIOS / "iog_evening_smart_dispatch.json"),
+        data_dir=tmp_path,
+        env=env,
+    ) as bridge:
+        shown = httpx.get(f"{bridge.url}/api/v1/settings", headers=bridge.headers).json()
+    assert shown["allowance_limit_minutes"] == 0
+    assert shown["poll_interval_minutes"] == 2
