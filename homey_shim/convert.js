@@ -29,17 +29,6 @@ function text(value) {
   return value == null ? null : String(value);
 }
 
-function count(value) {
-  return Array.isArray(value) ? value.length : null;
-}
-
-/** A converter that adds up one numeric field over a list of objects (null for no list). */
-function sumOf(field) {
-  return list => (Array.isArray(list)
-    ? Math.round(list.reduce((total, item) => total + (isNumber(item && item[field]) ? item[field] : 0), 0) * 1000) / 1000
-    : null);
-}
-
 /**
  * A converter that shows a code through the locale table `table` (e.g. Kraken's
  * device states under device_states.*); a code the table does not know shows as itself.
@@ -82,5 +71,5 @@ function formatInstant(iso, { timezone = 'Europe/London', language = 'en' } = {}
 }
 
 module.exports = {
-  penceToPounds, number, integer, boolean, text, count, sumOf, titled, oneOf, localTime, localDayTime,
+  penceToPounds, number, integer, boolean, text, titled, oneOf, localTime, localDayTime,
 };

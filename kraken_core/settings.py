@@ -51,6 +51,7 @@ class BridgeSettings(BaseSettings):
         if minutes not in (1, 2, 3, 5):
             raise ValueError(f"must be 1, 2, 3 or 5 minutes, not {minutes}")
         return minutes
+
     # Raw Home Mini readings are kept this long, then live on only as half-hour slots.
     # Smart-charging allowance (Octopus's 6 hours in 24) and four-rate EV tariffs; the
     # Homey app's settings page can change the allowance later (PUT /api/v1/settings).

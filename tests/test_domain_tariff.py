@@ -128,6 +128,9 @@ def test_unplugged_car_dispatches_do_not_count() -> None:
     plugged = smart_device_state("SMART_CONTROL_CAPABLE", planned, utc("2026-03-10T19:30:00"))
     assert plugged.dispatching
     assert plugged.next_dispatch_end == utc("2026-03-10T20:00:00")
+    assert (plugged.planned_dispatch_count, plugged.planned_energy_kwh) == (1, 7.5)
+    assert plugged.current_dispatch_end == utc("2026-03-10T20:00:00")
+    assert (shown.planned_dispatch_count, shown.current_dispatch_end) == (0, None)
 
 
 def test_tomorrow_published_only_when_every_slot_of_tomorrow_is_known() -> None:

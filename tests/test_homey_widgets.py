@@ -388,6 +388,9 @@ def test_next_dispatch_names_tomorrow_and_says_when_the_bridge_has_no_car() -> N
             ],
             "next_dispatch_start": "2026-03-29T01:30:00Z",
             "next_dispatch_end": "2026-03-29T03:00:00Z",
+            "current_dispatch_end": "2026-03-28T23:00:00Z",
+            "planned_dispatch_count": 2,
+            "planned_energy_kwh": None,
         },
     }
     # The night the clocks go forward: 01:30Z is 02:30 BST on the 29th.

@@ -30,6 +30,9 @@ class SmartDeviceState:
     planned_dispatches: tuple[PlannedDispatch, ...]
     next_dispatch_start: datetime | None
     next_dispatch_end: datetime | None
+    planned_dispatch_count: int
+    planned_energy_kwh: float | None  # sum of what Kraken gives; None if it gives none
+    current_dispatch_end: datetime | None  # end of the dispatch or boost running now
 
 
 def dispatches_honoured(device_state: str | None) -> bool:
@@ -70,6 +73,16 @@ def smart_device_state(
         DispatchWindow(d.start, d.end, d.type) for d in planned if d.type == "SMART"
     )
     next_window = next((w for w in smart_windows if w.end > now), None) if honoured else None
+    running_type = "BOOST" if any(d.type == "BOOST" for d in active) else "SMART"
+    running = next(
+        (
+            w
+            for w in merge_windows(DispatchWindow(d.start, d.end, d.type) for d in upcoming)
+            if w.type == running_type and w.start <= now < w.end
+        ),
+        None,
+    )
+    energies = [d.energy_kwh for d in upcoming if d.energy_kwh is not None]
     return SmartDeviceState(
         device_state=device_state,
         dispatches_honoured=honoured,
@@ -78,6 +91,9 @@ def smart_device_state(
         planned_dispatches=upcoming,
         next_dispatch_start=next_window.start if next_window else None,
         next_dispatch_end=next_window.end if next_window else None,
+        planned_dispatch_count=len(upcoming),
+        planned_energy_kwh=round(sum(energies), 3) if energies else None,
+        current_dispatch_end=running.end if running else None,
     )
 
 

@@ -15,7 +15,8 @@ const DOCUMENTED_FIELDS = {
   energy_account: ['power_w', 'import_kwh_total', 'export_kwh_total', 'import_kwh_today',
     'export_kwh_today', 'import_cost_today', 'export_value_today'],
   smart_energy_device: ['device_state', 'dispatches_honoured', 'dispatching', 'boosting',
-    'planned_dispatches', 'next_dispatch_start', 'next_dispatch_end'],
+    // planned_dispatches is shown through the bridge's count and energy of that list.
+    'planned_dispatch_count', 'planned_energy_kwh', 'next_dispatch_start', 'next_dispatch_end'],
 };
 DOCUMENTED_FIELDS.export_tariff = DOCUMENTED_FIELDS.import_tariff;
 
@@ -92,7 +93,8 @@ test('energy account and smart device rows convert as documented', () => {
   const smart = Object.fromEntries(capabilityValues(STATE_MAPS.smart_energy_device, {
     device_state: 'SMART_CONTROL_CAPABLE',
     dispatching: false,
-    planned_dispatches: [{ start: '2026-03-10T23:30:00Z', end: '2026-03-11T01:00:00Z', type: 'SMART', energy_kwh: 7.5 }],
+    planned_dispatch_count: 1,
+    planned_energy_kwh: 7.5,
     next_dispatch_start: '2026-03-10T23:30:00Z',
     allowance_used_minutes: 90,
   }, { timezone: 'Europe/London', language: 'en' }));

@@ -4,7 +4,8 @@
  * Next-dispatch widget: for each of the bridge's smart energy devices (a car or a
  * charger), whether it is smart charging or boosting now, its next dispatch window in
  * the Homey's local time, and how many dispatches are planned. The bridge decides all
- * of it (dispatching, boosting, next_dispatch_start/end, planned_dispatches); this file
+ * of it (dispatching, boosting, current_dispatch_end, next_dispatch_start/end,
+ * planned_dispatch_count); this file
  * only formats times and draws.
  */
 (function nextDispatchWidget() {
@@ -80,14 +81,6 @@
 
   // ------------------------------------------------------------------ drawing
 
-  /** The planned window that covers now, of the kind the bridge says is running. */
-  function runningWindow(state) {
-    const at = now();
-    const boost = state.boosting === true;
-    return (state.planned_dispatches || []).find(item => Date.parse(item.start) <= at
-      && at < Date.parse(item.end) && (item.type === 'BOOST') === boost) || null;
-  }
-
   function drawDevice(list, device) {
     const state = device.state || {};
     const item = element('li', 'kb-device', null, list);
@@ -102,8 +95,9 @@
     } else if (state.boosting === true || state.dispatching === true) {
       statusClass = state.boosting === true ? 'boosting' : 'dispatching';
       status = t(`next_dispatch.${statusClass}`);
-      const running = runningWindow(state);
-      if (running) status += ` · ${t('next_dispatch.until', { time: time(running.end) })}`;
+      if (state.current_dispatch_end) {
+        status += ` · ${t('next_dispatch.until', { time: time(state.current_dispatch_end) })}`;
+      }
     }
     if (status) {
       const now_ = element('span', `kb-now ${statusClass}`.trim(), status, top);
@@ -127,7 +121,7 @@
       const wait = Date.parse(state.next_dispatch_start) - now();
       details.push(wait > 0 ? `${t('next_dispatch.next')} ${t('next_dispatch.in', { duration: duration(wait) })}` : t('next_dispatch.next'));
     }
-    const planned = Array.isArray(state.planned_dispatches) ? state.planned_dispatches.length : null;
+    const planned = typeof state.planned_dispatch_count === 'number' ? state.planned_dispatch_count : null;
     if (planned) {
       details.push(planned === 1 ? t('next_dispatch.planned_one') : t('next_dispatch.planned', { count: planned }));
     }
