@@ -17,8 +17,8 @@ from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenAuthError, KrakenThrottled, KrakenUpstreamError
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import parse_scenario
-from kraken_core.simulator.server import run_simulator
 from tests.bridge_process import SCENARIOS
+from tests.kraken_harness import client_against
 
 API_KEY = "sk_live_secret_key_that_must_not_leak"
 
@@ -32,19 +32,7 @@ def scenario(faults: list[dict[str, Any]] | None = None) -> Simulator:
 
 @asynccontextmanager
 async def client_for(simulator: Simulator, **kwargs: Any) -> AsyncIterator[KrakenClient]:
-    clock = simulator.clock
-    assert isinstance(clock, SimulatedClock)
-    async with (
-        run_simulator(simulator) as sim,
-        KrakenClient(
-            api_key=API_KEY,
-            account_number="A-1234ABCD",
-            clock=clock,
-            graphql_url=sim.graphql_url,
-            rest_url=sim.rest_url,
-            **kwargs,
-        ) as client,
-    ):
+    async with client_against(simulator, api_key=API_KEY, **kwargs) as client:
         yield client
 
 

@@ -30,7 +30,7 @@ from kraken_core.kraken.errors import (
 from kraken_core.kraken.models import PlannedDispatch, parse_answer
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import bundled_scenario_path, parse_scenario
-from kraken_core.simulator.server import run_simulator
+from tests.kraken_harness import client_against
 
 API_KEY = "sk_live_failure_test_key_0123456789"
 SCENARIO = "iog_export_ev_demo"
@@ -76,18 +76,7 @@ async def faulty(
     clock = SimulatedClock(scenario.start)
     simulator = Simulator(scenario, clock)
     client_options.setdefault("retry", RETRY)
-    async with (
-        run_simulator(simulator) as running,
-        KrakenClient(
-            api_key=api_key,
-            account_number=scenario.account.number,
-            clock=clock,
-            graphql_url=running.graphql_url,
-            backend_graphql_url=running.backend_graphql_url,
-            rest_url=running.rest_url,
-            **client_options,
-        ) as client,
-    ):
+    async with client_against(simulator, api_key=api_key, **client_options) as client:
         yield Faulty(client, simulator, clock)
 
 

@@ -19,7 +19,7 @@ from kraken_core.kraken.client import KrakenClient, PreferenceSchedule
 from kraken_core.kraken.errors import KrakenActionRefused
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import bundled_scenario_path, load_scenario
-from kraken_core.simulator.server import run_simulator
+from tests.kraken_harness import client_against
 
 API_KEY = "sk_live_operations_test_key"
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -48,18 +48,7 @@ async def session(name: str, **client_options: Any) -> AsyncIterator[Session]:
     scenario = load_scenario(bundled_scenario_path(name))
     clock = SimulatedClock(scenario.start)
     simulator = Simulator(scenario, clock)
-    async with (
-        run_simulator(simulator) as running,
-        KrakenClient(
-            api_key=API_KEY,
-            account_number=scenario.account.number,
-            clock=clock,
-            graphql_url=running.graphql_url,
-            backend_graphql_url=running.backend_graphql_url,
-            rest_url=running.rest_url,
-            **client_options,
-        ) as client,
-    ):
+    async with client_against(simulator, api_key=API_KEY, **client_options) as client:
         yield Session(client, simulator, clock)
 
 
