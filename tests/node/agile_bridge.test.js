@@ -17,10 +17,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge } = require('./helpers/bridge_process');
+const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, requireBridge, pairDevices, firedTokens, assertBridgeBefore,
+  skip, startPaired, firedTokens, assertBridgeBefore,
 } = require('./helpers/bridge_e2e');
 
 const SCENARIO = path.join(__dirname, 'scenarios', 'agile_publication_1600_bst.json');
@@ -32,17 +31,9 @@ const tomorrowPence = scenario.unit_rates['E-1R-AGILE-24-10-01-C']
   .map(row => row.value_inc_vat);
 
 test('Agile: tomorrow\'s prices and the cheapest window, once each', { skip, timeout: 90000 }, async t => {
-  requireBridge();
   assert.equal(tomorrowPence.length, 48, 'the scenario has all of tomorrow');
-  const bridge = await startBridge({ scenario: SCENARIO, speed: SPEED });
-  const runtime = new HomeyRuntime();
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.stop();
-  });
-  await runtime.start();
-  const { homey } = runtime;
-  const { import_tariff: tariff } = await pairDevices(runtime, bridge, ['import_tariff']);
+  const { bridge, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'] });
+  const { import_tariff: tariff } = devices;
   await assertBridgeBefore(bridge, '2026-04-15T15:00:00Z', 'the 16:00 publication');
 
   // Two flows use the card on this device, as Homey hands their arguments to the app.

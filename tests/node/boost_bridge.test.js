@@ -14,26 +14,16 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge } = require('./helpers/bridge_process');
+const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, requireBridge, pairDevices, firedTokens, londonTime, assertBridgeBefore, sleep,
+  skip, startPaired, firedTokens, londonTime, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
 
 const SCENARIO = path.join(__dirname, 'scenarios', 'iog_boost_1900_bst.json');
 const SPEED = 120; // two simulated minutes a second
 
 test('boost started and ended fire once each, from Kraken and from Homey', { skip, timeout: 90000 }, async t => {
-  requireBridge();
-  const bridge = await startBridge({ scenario: SCENARIO, speed: SPEED });
-  const runtime = new HomeyRuntime();
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.stop();
-  });
-  await runtime.start();
-  const { homey } = runtime;
-  const devices = await pairDevices(runtime, bridge, ['smart_energy_device', 'import_tariff']);
+  const { bridge, runtime, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['smart_energy_device', 'import_tariff'] });
   const car = devices.smart_energy_device;
   const tariff = devices.import_tariff;
   await assertBridgeBefore(bridge, '2026-06-10T18:00:00Z', 'the boost');

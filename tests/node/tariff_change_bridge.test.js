@@ -12,10 +12,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge } = require('./helpers/bridge_process');
+const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, requireBridge, pairDevices, firedTokens, assertBridgeBefore, sleep,
+  skip, startPaired, firedTokens, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
 
 const SCENARIO = path.join(__dirname, 'scenarios', 'agile_to_iog_1900.json');
@@ -28,16 +27,8 @@ const AGILE_AT_START_GBP = rateAt(AGILE.tariff_code, scenario.start) / 100; // 3
 const IOG_PEAK_GBP = rateAt(IOG.tariff_code, '2026-03-10T20:00:00Z') / 100; // 27.83p
 
 test('the tariff changes from Agile to IOG: one trigger with both products', { skip, timeout: 90000 }, async t => {
-  requireBridge();
-  const bridge = await startBridge({ scenario: SCENARIO, speed: SPEED });
-  const runtime = new HomeyRuntime();
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.stop();
-  });
-  await runtime.start();
-  const { homey } = runtime;
-  const { import_tariff: tariff } = await pairDevices(runtime, bridge, ['import_tariff']);
+  const { bridge, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'] });
+  const { import_tariff: tariff } = devices;
   assert.equal(tariff.getData().id, `import_tariff.${AGILE.mpan}`);
   await assertBridgeBefore(bridge, AGILE.valid_to, 'the switch to IOG');
 

@@ -65,6 +65,27 @@ async function assertBridgeBefore(bridge, beforeIso, what) {
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
+/**
+ * The real bridge on `scenario` at `speed`, the app running, and `kinds` paired; all
+ * stopped when the test `t` ends.
+ * @returns {Promise<{bridge: object, runtime: object, homey: object, devices: Object<string, object>}>}
+ */
+async function startPaired(t, { scenario, speed, kinds }) {
+  requireBridge();
+  // Required here, not at the top: bridge_process needs nothing of this module.
+  const { HomeyRuntime } = require('./homey_runtime');
+  const { startBridge } = require('./bridge_process');
+  const bridge = await startBridge({ scenario, speed });
+  const runtime = new HomeyRuntime();
+  t.after(async () => {
+    await runtime.stop();
+    await bridge.stop();
+  });
+  await runtime.start();
+  const devices = await pairDevices(runtime, bridge, kinds);
+  return { bridge, runtime, homey: runtime.homey, devices };
+}
+
 module.exports = {
-  skip, requireBridge, pairDevices, firedTokens, londonTime, assertBridgeBefore, sleep,
+  skip, requireBridge, pairDevices, startPaired, firedTokens, londonTime, assertBridgeBefore, sleep,
 };
