@@ -73,10 +73,9 @@
     $('stat-now').classList.remove('picked');
     setStat('now', t('price_chart.now'), now);
     setStat('next', t('price_chart.next'), next || null);
-    const rates = priced(today).map(slot => slot.unit_rate);
     $('range-label').textContent = t('price_chart.today');
-    $('range').textContent = rates.length
-      ? t('price_chart.range', { min: pence(Math.min(...rates)), max: pence(Math.max(...rates)) })
+    $('range').textContent = today.min_unit_rate != null && today.max_unit_rate != null
+      ? t('price_chart.range', { min: pence(today.min_unit_rate), max: pence(today.max_unit_rate) })
       : '–';
   }
 
