@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator

@@ -20,9 +20,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from kraken_core.clock import SimulatedClock
 from kraken_core.domain.efficiency import RegisterSample, attribute_registers, price_slot
 from kraken_core.domain.timeline import LONDON, SLOT, local_day, local_day_bounds
-from kraken_core.engine.clock import SimulatedClock
 from kraken_core.engine.history import HistoryQueries
 from kraken_core.store.db import Store
 from kraken_core.store.history import HistoryStore, SlotPrices

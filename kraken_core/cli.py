@@ -18,8 +18,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kraken_core import __version__
+from kraken_core.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
 from kraken_core.doctor import run_doctor
-from kraken_core.engine.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
 from kraken_core.engine.history import HistorySettings
 from kraken_core.engine.poller import EngineSettings
 from kraken_core.redaction import install_secret_filter, mask_account

@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError
 from kraken_core.kraken.models import Account

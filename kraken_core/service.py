@@ -20,7 +20,7 @@ from kraken_core.bridge.control import include_control_routes, load_user_setting
 from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
 from kraken_core.bridge.web import include_web_routes
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
 from kraken_core.engine.history import History, HistoryQueries, HistorySettings
 from kraken_core.engine.poller import Engine, EngineSettings

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.server import run_simulator

@@ -11,7 +11,7 @@ import pytest
 
 from kraken_core.bridge.web import timeline
 from kraken_core.cli import scenario_service
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.service import Service
 from kraken_core.simulator.scenario import load_scenario
 from tests.bridge_process import SCENARIOS

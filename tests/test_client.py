@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenAuthError, KrakenThrottled, KrakenUpstreamError
 from kraken_core.simulator.app import Simulator

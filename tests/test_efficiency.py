@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kraken_core.clock import SimulatedClock
 from kraken_core.domain.efficiency import (
     PeriodTotals,
     RegisterSample,
@@ -18,7 +19,6 @@ from kraken_core.domain.efficiency import (
     price_slot,
 )
 from kraken_core.domain.timeline import LONDON, RatePeriod, day_slots, half_hour_rates
-from kraken_core.engine.clock import SimulatedClock
 from kraken_core.engine.history import HistoryQueries
 from kraken_core.store.db import Store
 from kraken_core.store.history import HistoryStore, SlotPrices

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.engine.poller import EngineSettings
 from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.service import Service

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.engine.poller import EngineSettings
 from kraken_core.service import Service, open_service
 from kraken_core.simulator.app import Simulator

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient, RetryPolicy
 from kraken_core.kraken.errors import (
     KrakenAuthError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.errors import KrakenThrottled
 from tests.test_client import client_for, scenario
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient, PreferenceSchedule
 from kraken_core.kraken.errors import KrakenActionRefused
 from kraken_core.simulator.app import Simulator

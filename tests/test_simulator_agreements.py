@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.documents import document_source
 from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kraken_core.engine.clock import SimulatedClock
+from kraken_core.clock import SimulatedClock
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import (
     ScenarioError,

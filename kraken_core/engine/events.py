@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 
 DEVICE_KINDS = ("import_tariff", "export_tariff", "energy_account", "smart_energy_device")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from kraken_core.clock import Clock
 from kraken_core.domain.dispatch import PlannedDispatch
 from kraken_core.domain.efficiency import (
     Period,
@@ -38,7 +39,6 @@ from kraken_core.domain.timeline import (
     slot_start,
     slots_between,
 )
-from kraken_core.engine.clock import Clock
 from kraken_core.engine.events import to_json_value
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenThrottled, KrakenUpstreamError

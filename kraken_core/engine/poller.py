@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from kraken_core.clock import Clock, SimulatedClock
 from kraken_core.domain.allowance import AllowanceRule, allowance_status, billable_windows
 from kraken_core.domain.dispatch import (
     DeviceObservation,
@@ -42,7 +43,6 @@ from kraken_core.domain.timeline import (
     local_day_bounds,
     slot_start,
 )
-from kraken_core.engine.clock import Clock, SimulatedClock
 from kraken_core.engine.events import DeviceHub, to_json_value
 from kraken_core.engine.history import History, HistoryInputs
 from kraken_core.engine.refresh import QUICK, RETRY, DispatchRefreshPolicy

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 from kraken_core.kraken.errors import KrakenAuthError
 from kraken_core.kraken.models import KrakenToken
 

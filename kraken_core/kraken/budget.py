@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from gql.transport.httpx import HTTPXAsyncTransport
 from pydantic import BaseModel
 
 from kraken_core import __version__
-from kraken_core.engine.clock import Clock
+from kraken_core.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
 from kraken_core.kraken.classify import (

@@ -46,7 +46,7 @@ from graphql import (
     visit,
 )
 
-from kraken_core.engine.clock import Clock, SimulatedClock
+from kraken_core.clock import Clock, SimulatedClock
 from kraken_core.simulator.graphql_api import (
     RequestContext,
     executable_backend_schema,
