@@ -78,7 +78,7 @@ async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], flo
                 rest_url=sim.rest_url,
                 data_dir=Path(data_dir),
             ) as service:
-                engine, bus = service.engine, service.hub.bus
+                engine, bus = service.engine, service.backend.events
                 last_id = bus.last_id
                 while engine.next_due() < DAY[1]:
                     clock.set(max(clock.now(), engine.next_due()))

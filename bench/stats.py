@@ -23,7 +23,7 @@ from pathlib import Path
 from kraken_core.clock import SimulatedClock
 from kraken_core.domain.efficiency import RegisterSample, attribute_registers, price_slot
 from kraken_core.domain.timeline import LONDON, SLOT, local_day, local_day_bounds
-from kraken_core.engine.history import HistoryQueries
+from kraken_core.engine.history_queries import HistoryQueries
 from kraken_core.store.db import Store
 from kraken_core.store.history import HistoryStore, SlotPrices
 
@@ -94,7 +94,7 @@ async def main() -> None:
         end = START + timedelta(days=args.days)
         queries = HistoryQueries(store, SimulatedClock(end))
         last_day = local_day(end - timedelta(minutes=1))
-        slots = (await queries.stats("12m", last_day))["slots"]
+        slots = (await queries.stats("12m", last_day)).slots
         print(
             f"simulated {args.days} days ({slots} slots in the last 12 months) in {writing_s:.0f} s"
         )
@@ -112,7 +112,7 @@ async def main() -> None:
             timings.sort()
             p95 = timings[int(0.95 * (len(timings) - 1))]
             print(
-                f"| {period:6} | {answer['slots']:>6} | {statistics.median(timings):>9.2f} "
+                f"| {period:6} | {answer.slots:>6} | {statistics.median(timings):>9.2f} "
                 f"| {p95:>7.2f} |"
             )
         await store.close()

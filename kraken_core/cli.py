@@ -21,7 +21,7 @@ from kraken_core import __version__
 from kraken_core.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
 from kraken_core.doctor import run_doctor
 from kraken_core.engine.history import HistorySettings
-from kraken_core.engine.poller import EngineSettings
+from kraken_core.engine.settings import EngineSettings
 from kraken_core.redaction import install_secret_filter, mask_account
 from kraken_core.service import Service, open_service, serve_bridge
 from kraken_core.settings import (
@@ -107,6 +107,7 @@ async def scenario_service(
     clock: Clock,
     engine_settings: EngineSettings | None = None,
     data_dir: Path | None = None,
+    settings_summary: dict[str, object] | None = None,
 ) -> AsyncIterator[tuple[str, Service]]:
     """The simulator playing ``scenario`` and the whole service against it, on ``clock``.
 
@@ -125,6 +126,7 @@ async def scenario_service(
                 data_dir=data_dir or Path(temporary),
                 engine_settings=engine_settings,
                 id_clock=SystemClock(),  # event ids keep rising when the demo restarts
+                settings_summary=settings_summary,
             ) as service:
                 yield sim.url, service
 
@@ -158,6 +160,7 @@ async def _serve(args: argparse.Namespace) -> None:
             clock,
             engine_settings=_engine_settings(settings),
             data_dir=settings.data_dir / "demo",
+            settings_summary=_settings_summary(settings, demo=True),
         ) as (simulator_url, service):
             _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
             await serve_bridge(
@@ -166,7 +169,6 @@ async def _serve(args: argparse.Namespace) -> None:
                 host=settings.host,
                 port=settings.port,
                 on_ready=ready,
-                settings_summary=_settings_summary(settings, demo=True),
                 mdns=settings.mdns,
             )
         return
@@ -189,6 +191,7 @@ async def _serve(args: argparse.Namespace) -> None:
             retention=timedelta(days=settings.history_retention_days),
             backfill_limit=timedelta(days=settings.telemetry_backfill_days),
         ),
+        settings_summary=_settings_summary(settings, demo=False),
     ) as service:
         await serve_bridge(
             service,
@@ -196,7 +199,6 @@ async def _serve(args: argparse.Namespace) -> None:
             host=settings.host,
             port=settings.port,
             on_ready=ready,
-            settings_summary=_settings_summary(settings, demo=False),
             mdns=settings.mdns,
         )
 

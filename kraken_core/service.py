@@ -1,29 +1,32 @@
-"""Assembles the service: Kraken client, store, engine, device hub and HTTP API."""
+"""The composition root: assembles the Kraken client, store, engine, backend and the REST
+bridge in front of it. The one module besides the CLI that knows the engine's parts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import platform
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
 
-from kraken_core import __version__
-from kraken_core.bridge.app import Health, create_app
-from kraken_core.bridge.control import include_control_routes, load_user_settings
+from kraken_core.api.events import EventBus, to_json_value
+from kraken_core.api.models import DEVICE_KINDS
+from kraken_core.bridge.app import create_app
+from kraken_core.bridge.control import include_control_routes
 from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
 from kraken_core.bridge.web import include_web_routes
 from kraken_core.clock import Clock
-from kraken_core.engine.events import DEVICE_KINDS, DeviceHub, EventBus, to_json_value
-from kraken_core.engine.history import History, HistoryQueries, HistorySettings
-from kraken_core.engine.poller import Engine, EngineSettings
+from kraken_core.engine.backend import EngineBackend
+from kraken_core.engine.engine import Engine
+from kraken_core.engine.history import HistorySettings
+from kraken_core.engine.hub import DeviceHub
+from kraken_core.engine.settings import EngineSettings
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.store.db import Store
 
@@ -32,71 +35,23 @@ DATABASE_FILE = "history.sqlite3"
 
 @dataclass
 class Service:
+    """One household's running service: the engine that polls, the backend front doors
+    read, and what they stand on."""
+
     client: KrakenClient
     engine: Engine
-    hub: DeviceHub
+    backend: EngineBackend
     store: Store
     clock: Clock
-    data_dir: Path | None = None
-
-    def health(self) -> Health:
-        jobs = self.engine.jobs.values()
-        return Health(
-            status="ok",
-            version=__version__,
-            account_linked=bool(self.engine.meter_points),
-            last_success={job.name: to_json_value(job.last_success) for job in jobs},
-            last_error={job.name: job.last_error for job in jobs},
-        )
-
-    def diagnostics(self, settings: dict[str, object], uptime_s: float) -> dict[str, object]:
-        """What a user can paste into a support thread: no key, no token."""
-        return {
-            "version": __version__,
-            "python": platform.python_version(),
-            "platform": platform.platform(terse=True),
-            "uptime_s": round(uptime_s),
-            "now": to_json_value(self.clock.now()),
-            "settings": settings,
-            "jobs": {
-                job.name: {
-                    "next_due": to_json_value(job.due),
-                    "last_success": to_json_value(job.last_success),
-                    "failures_in_a_row": job.failures,
-                    "last_error": job.last_error,
-                }
-                for job in self.engine.jobs.values()
-            },
-            "requests_sent": dict(self.client.request_counts),
-            "budget": [to_json_value(status) for status in self.client.budget.status()],
-            "devices": [
-                {
-                    "id": record.id,
-                    "kind": record.kind,
-                    "available": record.available,
-                    "unavailable_reason": record.unavailable_reason,
-                    "updated_at": to_json_value(record.updated_at),
-                }
-                for record in self.hub.devices.values()
-            ],
-            "events": {"last_id": self.hub.bus.last_id},
-        }
 
     def snapshot(self) -> dict[str, object]:
         """The documented ``snapshot`` output for the clock's now."""
         order = {kind: index for index, kind in enumerate(DEVICE_KINDS)}
-        records = sorted(self.hub.devices.values(), key=lambda r: (order[r.kind], r.id))
+        views = sorted(self.backend.devices(), key=lambda v: (order[v.kind], v.id))
         return {
             "at": to_json_value(self.clock.now()),
             "devices": [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "name": r.name,
-                    "available": r.available,
-                    "state": r.state,
-                }
-                for r in records
+                v.model_dump(include={"id", "kind", "name", "available", "state"}) for v in views
             ],
         }
 
@@ -114,6 +69,7 @@ async def open_service(
     engine_settings: EngineSettings | None = None,
     history_settings: HistorySettings | None = None,
     id_clock: Clock | None = None,
+    settings_summary: Mapping[str, object] | None = None,
 ) -> AsyncIterator[Service]:
     """The whole service on ``clock``; ``id_clock`` (default ``clock``) numbers events.
 
@@ -122,6 +78,7 @@ async def open_service(
     settings = engine_settings or EngineSettings(
         poll_interval=timedelta(minutes=poll_interval_minutes)
     )
+    started = time.monotonic()
     store = await Store.open(data_dir / DATABASE_FILE)
     try:
         async with KrakenClient(
@@ -135,10 +92,15 @@ async def open_service(
             # across restarts (and stay exact in JavaScript numbers, < 2**53).
             first_id = int((id_clock or clock).now().timestamp() * 1_000_000)
             hub = DeviceHub(EventBus(first_id=first_id), clock)
-            history = History(store, history_settings)
-            engine = Engine(client, clock, hub, store, settings, history=history)
-            load_user_settings(engine, data_dir)  # what Homey set, kept across restarts
-            yield Service(client, engine, hub, store, clock, data_dir)
+            engine = Engine(client, clock, hub, store, settings, history_settings=history_settings)
+            backend = EngineBackend(
+                engine,
+                data_dir=data_dir,
+                settings_summary=settings_summary,
+                uptime_s=lambda: time.monotonic() - started,
+            )
+            backend.load_saved_settings()  # what Homey set, kept across restarts
+            yield Service(client, engine, backend, store, clock)
     finally:
         await store.close()
 
@@ -162,32 +124,17 @@ async def serve_bridge(
     host: str,
     port: int,
     on_ready: Callable[[str], None],
-    settings_summary: dict[str, object] | None = None,
     mdns: bool = False,
 ) -> None:
     """Poll and serve until SIGINT/SIGTERM; open event streams end at once on shutdown."""
-    started = time.monotonic()
-
-    def diagnostics() -> dict[str, object]:
-        return service.diagnostics(settings_summary or {}, time.monotonic() - started)
+    backend = service.backend
 
     def metrics() -> str:
-        return render_metrics(
-            service.hub.devices.values(),
-            [vars(status) for status in service.client.budget.status()],
-            service.client.request_counts,
-        )
+        return render_metrics(backend.devices(), backend.budget())
 
-    app = create_app(
-        service.hub,
-        token,
-        service.health,
-        diagnostics,
-        history=HistoryQueries(service.store, service.clock),
-        metrics=metrics,
-    )
-    include_control_routes(app, service.engine, service.data_dir)
-    include_web_routes(app, service.engine, token)  # the page at / and what it draws
+    app = create_app(backend, token, metrics=metrics)
+    include_control_routes(app, backend)
+    include_web_routes(app, backend, token)  # the page at / and what it draws
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -209,7 +156,7 @@ async def serve_bridge(
             while not server.should_exit and not server_task.done() and not engine_task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
     finally:
-        service.hub.bus.close()
+        backend.events.close()
         server.should_exit = True
         engine_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

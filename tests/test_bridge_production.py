@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from kraken_core.engine.events import EventBus
+from kraken_core.api.events import EventBus
 from tests.bridge_process import BRIDGE, SCENARIOS, running_bridge
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")

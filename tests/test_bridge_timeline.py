@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from kraken_core.bridge.web import timeline
 from kraken_core.cli import scenario_service
 from kraken_core.clock import SimulatedClock
 from kraken_core.service import Service
@@ -25,8 +24,15 @@ def at(text: str) -> datetime:
 
 
 def device_now(service: Service) -> tuple[Any, ...]:
-    state = service.hub.devices[IMPORT].state
+    device = service.backend.device(IMPORT)
+    assert device is not None
+    state = device.state
     return state["unit_rate"], state["price_quadrant"], state["rate_source"]
+
+
+def timeline(service: Service, day: date) -> dict[str, Any]:
+    """The day as GET /api/v1/timeline answers it."""
+    return service.backend.timeline(day).model_dump(mode="json", by_alias=True)
 
 
 def slot_of(body: dict[str, Any], start: str) -> tuple[Any, ...]:
@@ -39,7 +45,7 @@ async def test_smart_dispatch_past_the_allowance_is_a_band_that_does_not_count()
     clock = SimulatedClock(scenario.start)
     async with scenario_service(scenario, clock) as (_, service):
         await service.engine.run_until(clock, at("2026-03-10T19:20:00Z"))
-        body = timeline(service.engine, date(2026, 3, 10), clock.now())
+        body = timeline(service, date(2026, 3, 10))
         assert body["current_slot"] == "2026-03-10T19:00:00Z"
         bands = [(b["start"][11:16], b["end"][11:16], b["counted"]) for b in body["dispatches"]]
         assert bands == [
@@ -70,7 +76,7 @@ async def test_a_clock_change_day_has_its_own_number_of_slots(
     clock = SimulatedClock(scenario.start)
     async with scenario_service(scenario, clock) as (_, service):
         await service.engine.run_until(clock, scenario.start)
-        body = timeline(service.engine, day, clock.now())
+        body = timeline(service, day)
         labels = [slot["label"] for slot in body["slots"]]
         assert len(labels) == count
         assert body["prices_published"]

@@ -13,8 +13,9 @@ from kraken_core.domain.dispatch import (
     PlannedDispatch,
     observe_dispatches,
 )
-from kraken_core.domain.tariff import DispatchWindow, RateSource, slot_price, tariff_state
+from kraken_core.domain.tariff import RateSource, slot_price, tariff_state
 from kraken_core.domain.timeline import half_hour_rates
+from kraken_core.domain.windows import DispatchType, DispatchWindow
 from tests.domain_rates import IOG_OFF_PEAK, IOG_PEAK, iog_rows, utc
 
 CAPABLE, IN_PROGRESS, UNPLUGGED = (
@@ -31,12 +32,14 @@ IOG = half_hour_rates(
 
 def plan(*windows: tuple[str, str, str]) -> tuple[PlannedDispatch, ...]:
     return tuple(
-        PlannedDispatch(utc(f"2026-03-10T{a}:00Z"), utc(f"2026-03-10T{b}:00Z"), kind, 5.0)
+        PlannedDispatch(
+            utc(f"2026-03-10T{a}:00Z"), utc(f"2026-03-10T{b}:00Z"), DispatchType(kind), 5.0
+        )
         for a, b, kind in windows
     )
 
 
-EVENING = ("19:00", "20:00", "SMART")
+EVENING = ("19:00", "20:00", DispatchType.SMART)
 Poll = tuple[str, str, tuple[PlannedDispatch, ...]]  # time (HH:MM:SS), state, plan
 
 
@@ -200,7 +203,9 @@ def test_a_slot_started_in_progress_stays_off_peak_when_kraken_drops_the_dispatc
     assert home_price(ledger, "20:05:00") == (IOG_PEAK, RateSource.TARIFF)
     if state_while_running == IN_PROGRESS:
         assert ledger.elapsed["dev-1"] == (
-            DispatchWindow(utc("2026-03-10T19:00:00Z"), utc("2026-03-10T19:40:12Z"), "SMART"),
+            DispatchWindow(
+                utc("2026-03-10T19:00:00Z"), utc("2026-03-10T19:40:12Z"), DispatchType.SMART
+            ),
         )
 
 
@@ -234,7 +239,7 @@ def test_two_devices_are_remembered_apart_and_priced_together() -> None:
         ("car", "dispatch_completed"),
     ]
     assert ledger.device_windows("car") == [
-        DispatchWindow(utc("2026-03-10T18:00:00Z"), utc("2026-03-10T19:10:00Z"), "SMART")
+        DispatchWindow(utc("2026-03-10T18:00:00Z"), utc("2026-03-10T19:10:00Z"), DispatchType.SMART)
     ]
     price = slot_price(
         IOG, utc("2026-03-10T19:30:00Z"), billable_windows(ledger.windows(), AllowanceRule())

@@ -15,15 +15,9 @@ from kraken_core.domain.allowance import (
     allowance_status,
     billable_windows,
 )
-from kraken_core.domain.dispatch import (
-    PlannedDispatch,
-    counted_windows,
-    intersect_windows,
-    smart_device_state,
-)
+from kraken_core.domain.dispatch import PlannedDispatch, counted_windows, smart_device_state
 from kraken_core.domain.product import Agreement, is_four_rate_ev, product_changes
 from kraken_core.domain.tariff import (
-    DispatchWindow,
     RateSource,
     ev_unit_rate,
     slot_price,
@@ -35,6 +29,7 @@ from kraken_core.domain.timeline import (
     local_day,
     local_day_bounds,
 )
+from kraken_core.domain.windows import DispatchType, DispatchWindow, intersect_windows
 from tests.domain_rates import (
     AGILE_WINDY_DAY,
     IOG_OFF_PEAK,
@@ -48,11 +43,11 @@ from tests.domain_rates import (
 IOG = half_hour_rates(
     iog_rows(date(2026, 3, 26), 6), utc("2026-03-25T00:00:00Z"), utc("2026-04-01T00:00:00Z")
 )
-SMART, BOOST, TEST = "SMART", "BOOST", "TEST"
+SMART, BOOST, TEST = DispatchType.SMART, DispatchType.BOOST, DispatchType.TEST
 NO_CAP = AllowanceRule(limit_minutes=0)
 
 
-def window(start: str, end: str, kind: str = SMART) -> DispatchWindow:
+def window(start: str, end: str, kind: DispatchType = SMART) -> DispatchWindow:
     return DispatchWindow(utc(start), utc(end), kind)
 
 

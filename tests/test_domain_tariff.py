@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kraken_core.domain.dispatch import PlannedDispatch, counted_windows, smart_device_state
-from kraken_core.domain.tariff import DispatchWindow, RateSource, tariff_state
+from kraken_core.domain.tariff import RateSource, tariff_state
 from kraken_core.domain.timeline import (
     RatePeriod,
     day_slots,
@@ -18,6 +18,7 @@ from kraken_core.domain.timeline import (
     price_quadrant,
     slot_start,
 )
+from kraken_core.domain.windows import DispatchType, DispatchWindow
 
 PEAK, OFF_PEAK = 24.5, 7.0
 
@@ -91,7 +92,9 @@ def test_price_drops_at_23_30_into_the_off_peak_block() -> None:
 
 
 def test_smart_dispatch_makes_every_touched_slot_off_peak_but_boost_does_not() -> None:
-    smart = DispatchWindow(utc("2026-03-10T19:10:00"), utc("2026-03-10T19:40:00"), "SMART")
+    smart = DispatchWindow(
+        utc("2026-03-10T19:10:00"), utc("2026-03-10T19:40:00"), DispatchType.SMART
+    )
     at_1935 = tariff_state(
         IOG_SLOTS,
         utc("2026-03-10T19:35:00"),
@@ -104,7 +107,9 @@ def test_smart_dispatch_makes_every_touched_slot_off_peak_but_boost_does_not() -
     assert (at_1935.unit_rate, at_1935.tariff_unit_rate) == (OFF_PEAK, PEAK)
     assert at_1935.rate_source is RateSource.SMART_DISPATCH
     assert at_1935.next_unit_rate == PEAK
-    boost = DispatchWindow(utc("2026-03-10T19:00:00"), utc("2026-03-10T20:00:00"), "BOOST")
+    boost = DispatchWindow(
+        utc("2026-03-10T19:00:00"), utc("2026-03-10T20:00:00"), DispatchType.BOOST
+    )
     boosting = tariff_state(
         IOG_SLOTS,
         utc("2026-03-10T19:35:00"),
@@ -118,7 +123,9 @@ def test_smart_dispatch_makes_every_touched_slot_off_peak_but_boost_does_not() -
 
 def test_unplugged_car_dispatches_do_not_count() -> None:
     planned = [
-        PlannedDispatch(utc("2026-03-10T19:00:00"), utc("2026-03-10T20:00:00"), "SMART", 7.5)
+        PlannedDispatch(
+            utc("2026-03-10T19:00:00"), utc("2026-03-10T20:00:00"), DispatchType.SMART, 7.5
+        )
     ]
     assert counted_windows("SMART_CONTROL_NOT_AVAILABLE", planned) == []
     shown = smart_device_state("SMART_CONTROL_NOT_AVAILABLE", planned, utc("2026-03-10T19:30:00"))

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from kraken_core.clock import SimulatedClock
-from kraken_core.engine.poller import EngineSettings
 from kraken_core.engine.refresh import RefreshRefused
+from kraken_core.engine.settings import EngineSettings
 from kraken_core.service import Service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import parse_scenario
@@ -129,7 +129,7 @@ async def test_failures_back_off_one_two_three_minutes_then_recover(tmp_path: Pa
             for t, f in log_of(simulator)
             if f == "smartMeterTelemetry" and at("2026-03-10T06:00:00Z") <= t
         ]
-        job = service.engine.jobs["telemetry"]
+        job = service.engine.telemetry
         assert job.failures == 0
         assert job.last_success is not None
         assert job.last_success > at("2026-03-10T06:15:00Z")
@@ -172,7 +172,9 @@ async def test_plugging_in_at_a_5_minute_interval_fetches_quickly_and_retries(
             for t, f in log_of(simulator)
             if f == "flexPlannedDispatches" and t >= at("2026-03-10T17:59:00Z")
         ]
-        car = service.hub.devices["smart_energy_device.dev-1"].state
+        view = service.backend.device("smart_energy_device.dev-1")
+        assert view is not None
+        car = view.state
     # The hint arrived before Kraken saw the plug: a try within seconds, then once a
     # minute until a schedule appears.
     assert times

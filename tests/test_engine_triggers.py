@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kraken_core.clock import SimulatedClock
-from kraken_core.engine.poller import EngineSettings
+from kraken_core.engine.settings import EngineSettings
 from kraken_core.service import Service, open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import Scenario, load_scenario
@@ -56,11 +56,17 @@ async def running(
 
 
 def triggers(service: Service) -> list[dict[str, Any]]:
-    return [e.data for e in service.hub.bus.buffered() if e.type == "trigger"]
+    return [e.data for e in service.backend.events.buffered() if e.type == "trigger"]
 
 
 def cards(service: Service, device_id: str) -> list[str]:
     return [t["card"] for t in triggers(service) if t["device_id"] == device_id]
+
+
+def state_of(service: Service, device_id: str) -> dict[str, Any]:
+    device = service.backend.device(device_id)
+    assert device is not None, f"no device {device_id}"
+    return device.state
 
 
 async def test_a_dispatch_is_planned_starts_ends_and_completes(tmp_path: Path) -> None:
@@ -81,7 +87,7 @@ async def test_a_dispatch_is_planned_starts_ends_and_completes(tmp_path: Path) -
             "duration_minutes": 60.0,
         }
         # the trigger comes after the state it describes
-        events = service.hub.bus.buffered()
+        events = service.backend.events.buffered()
         dispatching = next(
             e.id for e in events if e.type == "state" and e.data["state"].get("dispatching") is True
         )
@@ -107,9 +113,9 @@ async def test_failed_polls_make_no_event_and_the_next_success_makes_it_once(
     async with running(load_scenario(path), tmp_path) as (_, service, clock):
         await service.engine.run_until(clock, at("2026-03-10T19:05:00Z"))
         assert "dispatch_started" not in cards(service, CAR)
-        assert service.engine.jobs["devices"].failures > 0
+        assert service.engine.devices.failures > 0
         # the price follows the clock and the plan already known
-        tariff = service.hub.devices["import_tariff.1900000000001"].state
+        tariff = state_of(service, "import_tariff.1900000000001")
         assert tariff["rate_source"] == "smart_dispatch"
         await service.engine.run_until(clock, at("2026-03-10T19:30:00Z"))
         assert cards(service, CAR).count("dispatch_started") == 1
@@ -160,7 +166,7 @@ async def test_allowance_settings_limit_and_day_start(tmp_path: Path) -> None:
     no_cap = EngineSettings(allowance_limit_minutes=0, allowance_day_start=time(18, 0))
     async with running(scenario, tmp_path, no_cap) as (_, service, clock):
         await service.engine.run_until(clock, at("2026-03-10T19:40:00Z"))
-        tariff = service.hub.devices["import_tariff.1900000000001"].state
+        tariff = state_of(service, "import_tariff.1900000000001")
         # no cap: still off-peak; the allowance day began at 18:00, 70 minutes since
         assert (tariff["unit_rate"], tariff["rate_source"]) == (7.0, "smart_dispatch")
         assert tariff["allowance_used_minutes"] == 70

@@ -229,12 +229,13 @@ async def test_the_engine_fires_tariff_product_changed_once_after_the_switch(
         def changes() -> list[Json]:
             return [
                 event.data
-                for event in service.hub.bus.buffered()
+                for event in service.backend.events.buffered()
                 if event.type == "trigger" and event.data["card"] == "tariff_product_changed"
             ]
 
         await service.engine.run_until(clock, SWITCH + timedelta(minutes=1))
-        tariff = service.hub.devices[f"import_tariff.{MPAN}"]
+        tariff = service.backend.device(f"import_tariff.{MPAN}")
+        assert tariff is not None
         # The account was read at 18:05, when Agile was in force; the next read is an
         # hour (+ jitter) later.
         assert changes() == []
@@ -253,5 +254,7 @@ async def test_the_engine_fires_tariff_product_changed_once_after_the_switch(
                 },
             }
         ]
+        tariff = service.backend.device(f"import_tariff.{MPAN}")
+        assert tariff is not None
         assert (tariff.state["product_code"], tariff.state["tariff_code"]) == IOG
         assert tariff.state["unit_rate"] == 27.83  # IOG's peak rate, fetched on the switch

@@ -4,70 +4,25 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Protocol
+from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import BaseModel
 
 from kraken_core import __version__
+from kraken_core.api.backend import Backend
+from kraken_core.api.events import BridgeEvent, to_json_value
+from kraken_core.api.models import DeviceSummary, DeviceView, Health, Stats
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from kraken_core.bridge.params import bad_request, parse_day
 from kraken_core.bridge.session import COOKIE_NAME, cookie_authorizes
-from kraken_core.domain.efficiency import PERIODS, Period
+from kraken_core.domain.efficiency import PERIODS
 from kraken_core.domain.timeline import local_day_bounds
-from kraken_core.engine.events import BridgeEvent, DeviceHub, DeviceRecord, to_json_value
 
-
-class DeviceSummary(BaseModel):
-    id: str
-    kind: str
-    name: str
-
-
-class DeviceDetail(DeviceSummary):
-    available: bool
-    unavailable_reason: str | None
-    updated_at: str | None
-    state: dict[str, Any]
-
-
-class Health(BaseModel):
-    status: str
-    version: str
-    account_linked: bool
-    last_success: dict[str, str | None]
-    last_error: dict[str, str | None]
-
-
-HealthSource = Callable[[], Health]
-DiagnosticsSource = Callable[[], dict[str, object]]
 MetricsSource = Callable[[], str]
 MAX_HISTORY_SPAN = timedelta(days=366)
-
-
-class HistorySource(Protocol):
-    """Statistics and slot history (the store), as the API serves them."""
-
-    def today(self) -> date: ...
-
-    async def stats(self, period: Period, day: date) -> dict[str, Any]: ...
-
-    async def csv(self, start: datetime, end: datetime) -> str: ...
-
-
-def _detail(record: DeviceRecord) -> DeviceDetail:
-    return DeviceDetail(
-        id=record.id,
-        kind=record.kind,
-        name=record.name,
-        available=record.available,
-        unavailable_reason=record.unavailable_reason,
-        updated_at=to_json_value(record.updated_at),
-        state=record.state,
-    )
 
 
 def _sse(event: BridgeEvent) -> ServerSentEvent:
@@ -75,14 +30,11 @@ def _sse(event: BridgeEvent) -> ServerSentEvent:
 
 
 def create_app(
-    hub: DeviceHub,
+    backend: Backend,
     token: str,
-    health: HealthSource,
-    diagnostics: DiagnosticsSource | None = None,
-    history: HistorySource | None = None,
     metrics: MetricsSource | None = None,
 ) -> FastAPI:
-    """The API over ``hub``; every route but ``/api/v1/health`` needs ``token``."""
+    """The API over ``backend``; every route but ``/api/v1/health`` needs ``token``."""
     if len(token) < 16:
         raise ValueError("the bridge token must be at least 16 characters")
     app = FastAPI(title="Kraken bridge", version=__version__)
@@ -116,69 +68,65 @@ def create_app(
 
     @app.get("/api/v1/health")
     async def get_health() -> Health:
-        return health()
+        return backend.health()
 
     @app.get("/api/v1/diagnostics", dependencies=authorized)
     async def get_diagnostics() -> dict[str, object]:
         """Safe to paste into a support thread: no API key, no token."""
-        return diagnostics() if diagnostics is not None else {}
+        return backend.diagnostics()
 
     @app.get("/api/v1/devices", dependencies=authorized)
     async def list_devices() -> list[DeviceSummary]:
-        return [DeviceSummary(id=r.id, kind=r.kind, name=r.name) for r in hub.devices.values()]
+        return [
+            DeviceSummary(id=view.id, kind=view.kind, name=view.name) for view in backend.devices()
+        ]
 
     @app.get("/api/v1/devices/{device_id}", dependencies=authorized)
-    async def get_device(device_id: str) -> DeviceDetail:
-        record = hub.devices.get(device_id)
-        if record is None:
+    async def get_device(device_id: str) -> DeviceView:
+        view = backend.device(device_id)
+        if view is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND,
                 detail=f"No device {device_id!r} on this bridge; GET /api/v1/devices lists them.",
             )
-        return _detail(record)
+        return view
 
     @app.get("/api/v1/events", dependencies=authorized, response_class=EventSourceResponse)
     async def events(
         last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     ) -> AsyncIterator[ServerSentEvent]:
-        subscription, unsubscribe = hub.bus.subscribe()
+        bus = backend.events
+        subscription, unsubscribe = bus.subscribe()
         try:
             resume = _parse_event_id(last_event_id)
-            missed = hub.bus.since(resume) if resume is not None else None
+            missed = bus.since(resume) if resume is not None else None
             if resume is not None and missed is not None:
                 for missed_event in missed:
                     yield _sse(missed_event)
             else:
                 if resume is not None:
                     yield ServerSentEvent(
-                        id=str(hub.bus.last_id),
+                        id=str(bus.last_id),
                         event="resync",
                         data={"reason": "events since the last one seen are no longer kept"},
                     )
-                for full_event in _full_state(hub):
+                for full_event in _full_state(backend):
                     yield full_event
             while (event := await subscription.next()) is not None:
                 yield _sse(event)
         finally:
             unsubscribe()
 
-    def require_history() -> HistorySource:
-        if history is None:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE, detail="This bridge keeps no history."
-            )
-        return history
-
     @app.get("/api/v1/stats", dependencies=authorized)
     async def get_stats(
         period: str = "day", date_: Annotated[str | None, Query(alias="date")] = None
-    ) -> dict[str, Any]:
+    ) -> Stats:
         """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
-        source = require_history()
-        if period not in PERIODS:
+        known = next((p for p in PERIODS if p == period), None)
+        if known is None:
             raise bad_request(f"period={period!r} is not known: use day, month or 12m")
-        day = source.today() if date_ is None else parse_day(date_, "date", month=True)
-        return await source.stats(period, day)
+        day = backend.today() if date_ is None else parse_day(date_, "date", month=True)
+        return await backend.stats(known, day)
 
     @app.get("/api/v1/history.csv", dependencies=authorized)
     async def get_history_csv(
@@ -187,7 +135,6 @@ def create_app(
     ) -> Response:
         """Slot rows from ``from`` up to ``to``: London days (YYYY-MM-DD, both included)
         or times with a zone (ISO 8601, ``to`` excluded)."""
-        source = require_history()
         if from_ is None or to is None:
             raise bad_request("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
         start = _parse_bound(from_, "from", end=False)
@@ -196,7 +143,7 @@ def create_app(
             raise bad_request(f"to={to} must be after from={from_}")
         if end - start > MAX_HISTORY_SPAN:
             raise bad_request("ask for at most 366 days at a time")
-        return PlainTextResponse(await source.csv(start, end), media_type="text/csv")
+        return PlainTextResponse(await backend.history_csv(start, end), media_type="text/csv")
 
     @app.get("/metrics", dependencies=authorized)
     async def get_metrics() -> Response:
@@ -231,11 +178,11 @@ def _parse_event_id(value: str | None) -> int | None:
     return int(value.strip())
 
 
-def _full_state(hub: DeviceHub) -> list[ServerSentEvent]:
+def _full_state(backend: Backend) -> list[ServerSentEvent]:
     """A fresh client's first events: every device's whole state and availability."""
-    last = str(hub.bus.last_id)
+    last = str(backend.events.last_id)
     out: list[ServerSentEvent] = []
-    for record in hub.devices.values():
+    for record in backend.devices():
         out.append(
             ServerSentEvent(
                 id=last,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kraken_core.engine.events import DeviceRecord
+from kraken_core.api.models import Budget, DeviceView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -84,11 +84,7 @@ class _Writer:
             self.lines.append(f"{metric.name}{{{text}}} {value:g}")
 
 
-def render_metrics(
-    devices: Iterable[DeviceRecord],
-    budget: Iterable[Mapping[str, object]],
-    requests_sent: Mapping[str, int],
-) -> str:
+def render_metrics(devices: Iterable[DeviceView], budget: Budget) -> str:
     records = list(devices)
     out = _Writer()
     for metric in STATE_METRICS:
@@ -101,18 +97,9 @@ def render_metrics(
             ),
         )
     out.family(AVAILABLE, (({"device": r.id, "kind": r.kind}, float(r.available)) for r in records))
-    statuses = list(budget)
-    for metric, key in ((BUDGET_LIMIT, "limit"), (BUDGET_REMAINING, "remaining")):
-        out.family(
-            metric,
-            (
-                ({"operation": str(s["operation"])}, number)
-                for s in statuses
-                if (number := _number(s.get(key))) is not None
-            ),
-        )
-    out.family(
-        REQUESTS_SENT,
-        (({"operation": op}, float(count)) for op, count in sorted(requests_sent.items())),
-    )
+    lines = budget.operations
+    out.family(BUDGET_LIMIT, (({"operation": s.operation}, float(s.limit)) for s in lines))
+    out.family(BUDGET_REMAINING, (({"operation": s.operation}, float(s.remaining)) for s in lines))
+    sent = sorted(budget.requests_sent.items())
+    out.family(REQUESTS_SENT, (({"operation": op}, float(count)) for op, count in sent))
     return "\n".join(out.lines) + "\n"

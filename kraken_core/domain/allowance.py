@@ -13,9 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from kraken_core.domain.dispatch import merge_windows
-from kraken_core.domain.tariff import DispatchWindow
 from kraken_core.domain.timeline import LONDON
+from kraken_core.domain.windows import DispatchType, DispatchWindow, merge_windows
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def _split_by_day(window: DispatchWindow, day_start: time) -> list[DispatchWindo
 
 
 def _smart_union(windows: Iterable[DispatchWindow]) -> list[DispatchWindow]:
-    return merge_windows(w for w in windows if w.type == "SMART")
+    return merge_windows(w for w in windows if w.type == DispatchType.SMART)
 
 
 def billable_windows(
@@ -71,7 +70,7 @@ def billable_windows(
     """The windows as billing sees them: SMART dispatch cut where each allowance day's
     minutes run out (the union over devices counts once); BOOST and TEST unchanged."""
     all_windows = list(windows)
-    others = [w for w in all_windows if w.type != "SMART"]
+    others = [w for w in all_windows if w.type != DispatchType.SMART]
     smart = _smart_union(all_windows)
     if not rule.capped:
         return sorted([*smart, *others], key=lambda w: w.start)
@@ -85,7 +84,7 @@ def billable_windows(
             if left <= timedelta():
                 continue
             end = min(part.end, part.start + left)
-            allowed.append(DispatchWindow(part.start, end, "SMART"))
+            allowed.append(DispatchWindow(part.start, end, DispatchType.SMART))
             used[day] = used.get(day, timedelta()) + (end - part.start)
     return sorted([*merge_windows(allowed), *others], key=lambda w: w.start)
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from kraken_core.domain.tariff import DispatchWindow
+from kraken_core.domain.windows import DispatchType, DispatchWindow, merge_windows
 
 # Kraken plans dispatches even for unplugged cars; only these states honour them.
 HONOURING_STATES = frozenset({"SMART_CONTROL_CAPABLE", "SMART_CONTROL_IN_PROGRESS", "BOOSTING"})
 IN_PROGRESS = "SMART_CONTROL_IN_PROGRESS"
+BOOSTING = "BOOSTING"
 
 
 @dataclass(frozen=True)
 class PlannedDispatch:
     start: datetime
     end: datetime
-    type: str
+    type: DispatchType
     energy_kwh: float | None
 
 
@@ -39,18 +40,6 @@ def dispatches_honoured(device_state: str | None) -> bool:
     return device_state in HONOURING_STATES
 
 
-def merge_windows(windows: Iterable[DispatchWindow]) -> list[DispatchWindow]:
-    """Merge overlapping or touching windows of the same type."""
-    merged: list[DispatchWindow] = []
-    for window in sorted(windows, key=lambda w: (w.type, w.start)):
-        last = merged[-1] if merged else None
-        if last is not None and last.type == window.type and window.start <= last.end:
-            merged[-1] = DispatchWindow(last.start, max(last.end, window.end), last.type)
-        else:
-            merged.append(window)
-    return sorted(merged, key=lambda w: w.start)
-
-
 def counted_windows(
     device_state: str | None, planned: Sequence[PlannedDispatch]
 ) -> list[DispatchWindow]:
@@ -70,10 +59,14 @@ def smart_device_state(
     active = [d for d in upcoming if d.start <= now < d.end]
     # Merge before dropping ended ones: touching dispatches are one run, whose start stays.
     smart_windows = merge_windows(
-        DispatchWindow(d.start, d.end, d.type) for d in planned if d.type == "SMART"
+        DispatchWindow(d.start, d.end, d.type) for d in planned if d.type == DispatchType.SMART
     )
     next_window = next((w for w in smart_windows if w.end > now), None) if honoured else None
-    running_type = "BOOST" if any(d.type == "BOOST" for d in active) else "SMART"
+    running_type = (
+        DispatchType.BOOST
+        if any(d.type == DispatchType.BOOST for d in active)
+        else DispatchType.SMART
+    )
     running = next(
         (
             w
@@ -86,8 +79,8 @@ def smart_device_state(
     return SmartDeviceState(
         device_state=device_state,
         dispatches_honoured=honoured,
-        dispatching=any(d.type == "SMART" for d in active),
-        boosting=device_state == "BOOSTING" or any(d.type == "BOOST" for d in active),
+        dispatching=any(d.type == DispatchType.SMART for d in active),
+        boosting=device_state == BOOSTING or any(d.type == DispatchType.BOOST for d in active),
         planned_dispatches=upcoming,
         next_dispatch_start=next_window.start if next_window else None,
         next_dispatch_end=next_window.end if next_window else None,
@@ -95,20 +88,6 @@ def smart_device_state(
         planned_energy_kwh=round(sum(energies), 3) if energies else None,
         current_dispatch_end=running.end if running else None,
     )
-
-
-def intersect_windows(
-    windows: Iterable[DispatchWindow], within: Iterable[DispatchWindow]
-) -> list[DispatchWindow]:
-    """The parts of ``windows`` that lie inside some window of ``within`` (types kept)."""
-    bounds = merge_windows(DispatchWindow(w.start, w.end, "") for w in within)
-    parts = [
-        DispatchWindow(max(w.start, b.start), min(w.end, b.end), w.type)
-        for w in windows
-        for b in bounds
-        if w.start < b.end and b.start < w.end
-    ]
-    return merge_windows(parts)
 
 
 # --- what happened between successive successful polls ---------------------------------
@@ -171,11 +150,11 @@ def _iso(when: datetime) -> str:
 
 def _tokens(window: DispatchWindow | None) -> dict[str, str | float]:
     if window is None:  # boosting by device state, Kraken lists no BOOST window
-        return {"start": "", "end": "", "type": "BOOST", "duration_minutes": 0.0}
+        return {"start": "", "end": "", "type": DispatchType.BOOST.value, "duration_minutes": 0.0}
     return {
         "start": _iso(window.start),
         "end": _iso(window.end),
-        "type": window.type,
+        "type": window.type.value,
         "duration_minutes": (window.end - window.start).total_seconds() / 60,
     }
 
@@ -205,7 +184,7 @@ def _elapsed_now(
         if window.end <= now:
             ran.append(window)
         elif (
-            window.type == "SMART"
+            window.type == DispatchType.SMART
             and before.device_state == IN_PROGRESS
             and window.start <= polled_at < window.end
         ):
@@ -214,10 +193,10 @@ def _elapsed_now(
 
 
 def _running(
-    windows: list[DispatchWindow], kind: str, when: datetime, state: str | None
+    windows: list[DispatchWindow], kind: DispatchType, when: datetime, state: str | None
 ) -> tuple[bool, DispatchWindow | None]:
     active = [w for w in windows if w.type == kind and w.start <= when < w.end]
-    running = bool(active) or (kind == "BOOST" and state == "BOOSTING")
+    running = bool(active) or (kind == DispatchType.BOOST and state == BOOSTING)
     return running, active[0] if active else None
 
 
@@ -232,8 +211,8 @@ def _plan_events(
     new = after.windows() if after else []
     events: list[DispatchEvent] = []
     for kind, started, ended in (
-        ("SMART", "dispatch_started", "dispatch_ended"),
-        ("BOOST", "boost_started", "boost_ended"),
+        (DispatchType.SMART, "dispatch_started", "dispatch_ended"),
+        (DispatchType.BOOST, "boost_started", "boost_ended"),
     ):
         was, was_window = _running(old, kind, polled_at, before.device_state if before else None)
         is_, is_window = _running(new, kind, now, after.device_state if after else None)
@@ -241,8 +220,8 @@ def _plan_events(
             events.append(DispatchEvent(device_id, started, _tokens(is_window)))
         if was and not is_:
             events.append(DispatchEvent(device_id, ended, _tokens(was_window)))
-    smart_old = [w for w in old if w.type == "SMART"]
-    smart_new = [w for w in new if w.type == "SMART"]
+    smart_old = [w for w in old if w.type == DispatchType.SMART]
+    smart_new = [w for w in new if w.type == DispatchType.SMART]
     for window in smart_old:
         if polled_at < window.end <= now:
             events.append(DispatchEvent(device_id, "dispatch_completed", _tokens(window)))

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from kraken_core.domain.tariff import DispatchWindow, RateSource, slot_price
+from kraken_core.domain.tariff import RateSource, slot_price
 from kraken_core.domain.timeline import SLOT, local_day, local_day_bounds, price_quadrant
 from kraken_core.domain.timeline import slot_start as slot_of
+from kraken_core.domain.windows import DispatchWindow
 
 SLOT_SECONDS = SLOT.total_seconds()
 QUADRANT_WEIGHTS = (3.0, 1.0, -1.0, -3.0)

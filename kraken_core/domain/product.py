@@ -1,13 +1,56 @@
-"""What the product and tariff codes say: four-rate EV tariffs, and a change of product."""
+"""The household's meter points and what their product and tariff codes say: which
+point is the home's import, four-rate EV tariffs, and a change of product."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
+
+Direction = Literal["IMPORT", "EXPORT"]
 
 # Kraken tariff codes name the number of registers: E-1R single rate, E-2R day/night,
 # E-4R the four-rate EV tariffs (home peak/off-peak, EV peak/off-peak).
 FOUR_RATE_TARIFF_PREFIX = "E-4R-"
+
+
+@dataclass(frozen=True)
+class MeterPoint:
+    """An electricity meter point and the agreement in force on it."""
+
+    mpan: str
+    direction: Direction
+    product_code: str
+    tariff_code: str
+    telemetry_device_id: str | None  # the Home Mini's, when there is one
+
+    @property
+    def device_id(self) -> str:
+        kind = "export_tariff" if self.direction == "EXPORT" else "import_tariff"
+        return f"{kind}.{self.mpan}"
+
+
+@dataclass(frozen=True)
+class HouseholdTariffs:
+    """The points the household's prices come from."""
+
+    import_point: MeterPoint | None  # the home's import: its price is what the home pays
+    export_point: MeterPoint | None
+    four_rate_ev: bool  # only the car's own charging is discounted during a dispatch
+
+
+def household_tariffs(
+    points: Iterable[MeterPoint], four_rate_override: bool | None = None
+) -> HouseholdTariffs:
+    """The first import and export point (Kraken lists the main meter first) and whether
+    the import tariff is a four-rate EV tariff (``four_rate_override`` is a setting)."""
+    listed = list(points)
+    import_point = next((p for p in listed if p.direction == "IMPORT"), None)
+    export_point = next((p for p in listed if p.direction == "EXPORT"), None)
+    four_rate = import_point is not None and is_four_rate_ev(
+        import_point.tariff_code, four_rate_override
+    )
+    return HouseholdTariffs(import_point, export_point, four_rate)
 
 
 @dataclass(frozen=True)

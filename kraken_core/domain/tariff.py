@@ -15,21 +15,13 @@ from kraken_core.domain.timeline import (
     price_quadrant,
     slot_start,
 )
+from kraken_core.domain.windows import DispatchType, DispatchWindow
 
 
 class RateSource(StrEnum):
     TARIFF = "tariff"
     SMART_DISPATCH = "smart_dispatch"
     BOOST = "boost"
-
-
-@dataclass(frozen=True)
-class DispatchWindow:
-    """A planned dispatch that counts (its device's state lets it be honoured)."""
-
-    start: datetime
-    end: datetime
-    type: str  # SMART, BOOST or TEST
 
 
 @dataclass(frozen=True)
@@ -88,9 +80,9 @@ def slot_price(
     if tariff_rate is None:
         return None
     touching = {window.type for window in dispatches if _touches(window, slot)}
-    if "SMART" in touching and not four_rate_ev:
+    if DispatchType.SMART in touching and not four_rate_ev:
         return SlotPrice(tariff_rate, off_peak_rate(rates, slot), RateSource.SMART_DISPATCH)
-    if "BOOST" in touching:
+    if DispatchType.BOOST in touching:
         return SlotPrice(tariff_rate, tariff_rate, RateSource.BOOST)
     return SlotPrice(tariff_rate, tariff_rate, RateSource.TARIFF)
 
@@ -113,7 +105,7 @@ def ev_unit_rate(
     slot = slot_start(now)
     if not four_rate_ev or slot not in rates:
         return home_rate
-    if any(w.type == "SMART" and _touches(w, slot) for w in device_dispatches):
+    if any(w.type == DispatchType.SMART and _touches(w, slot) for w in device_dispatches):
         return ev_off_peak_rate if ev_off_peak_rate is not None else off_peak_rate(rates, slot)
     return home_rate
 

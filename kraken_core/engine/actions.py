@@ -1,21 +1,34 @@
 """What a user (a Homey flow) can ask a device to do, carried out through the engine.
 
 Every refusal is an :class:`ActionError` whose message is the sentence to show the user:
-Octopus's boost refusal reason, a refresh asked for too soon, a device of the wrong kind.
+Octopus's boost refusal reason, a refresh asked for too soon, a device of the wrong kind,
+a body that does not fit the action.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Any
+from collections.abc import Mapping
+from datetime import timedelta
 
+from pydantic import ValidationError
+
+from kraken_core.api.events import to_json_value
+from kraken_core.api.models import (
+    ACTION_BODIES,
+    ActionBody,
+    ActionError,
+    ActionResult,
+    ChargeTarget,
+    CheapestWindowQuery,
+    NoBody,
+    readable,
+)
 from kraken_core.domain.cheapest import cheapest_window
 from kraken_core.domain.timeline import slot_start
-from kraken_core.engine.events import to_json_value
-from kraken_core.engine.poller import UNIT_RATES, Engine, TariffRates, rate_window
+from kraken_core.engine.engine import Engine
 from kraken_core.engine.refresh import RefreshRefused
+from kraken_core.engine.tariffs import rate_window
 from kraken_core.kraken.client import DAYS_OF_WEEK, PreferenceSchedule
 from kraken_core.kraken.errors import KrakenActionRefused, KrakenError
 
@@ -30,22 +43,11 @@ SMART_ACTIONS = (
     "resume_smart_control",
 )
 TARIFF_ACTIONS = ("find_cheapest_window",)
-
-
-class ActionError(Exception):
-    """An action refused: ``status`` is the HTTP status, the message the user's sentence."""
-
-    def __init__(self, status: int, message: str, retry_at: datetime | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_at = retry_at
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    status: int
-    body: dict[str, Any]
+REFRESH_REASONS = {
+    "refresh_dispatches": ("manual", "Refreshing the planned dispatches now."),
+    "plug_in_hint": ("plug_in", "Looking for the car's new state and charging schedule."),
+    "unplug_hint": ("unplug", "The car's state and schedule will be checked in about a minute."),
+}
 
 
 def actions_for(kind: str) -> tuple[str, ...]:
@@ -56,10 +58,22 @@ def actions_for(kind: str) -> tuple[str, ...]:
     return ()
 
 
+def parse_body(action: str, body: Mapping[str, object] | None) -> ActionBody:
+    """The action's body, checked; a 422 that names the field otherwise."""
+    model = ACTION_BODIES.get(action, NoBody)
+    try:
+        parsed = model.model_validate(body or {})
+    except ValidationError as exc:
+        raise ActionError(422, f"{action}: {readable(exc)}") from None
+    assert isinstance(parsed, ActionBody)
+    return parsed
+
+
 async def perform(
-    engine: Engine, device_id: str, action: str, body: dict[str, Any]
+    engine: Engine, device_id: str, action: str, body: Mapping[str, object] | None
 ) -> ActionResult:
-    """Carry out ``action`` on ``device_id``; ``body`` is already validated for the action."""
+    """Carry out ``action`` on ``device_id``."""
+    parsed = parse_body(action, body)
     record = engine.hub.devices.get(device_id)
     if record is None:
         raise ActionError(404, f"No device {device_id!r} on this bridge.")
@@ -68,26 +82,26 @@ async def perform(
         raise ActionError(
             400, f"A {record.kind.replace('_', ' ')} cannot {action}; its actions: {allowed}."
         )
-    if record.kind == "smart_energy_device":
-        return await _smart_action(engine, device_id.split(".", 1)[1], action, body)
-    return _cheapest(engine, device_id, body)
+    if isinstance(parsed, CheapestWindowQuery):
+        return _cheapest(engine, device_id, parsed)
+    kraken_id = device_id.split(".", 1)[1]
+    if action in REFRESH_REASONS:
+        return _refresh(engine, kraken_id, action)
+    return await _ask_octopus(engine, kraken_id, action, parsed)
 
 
-async def _smart_action(
-    engine: Engine, kraken_id: str, action: str, body: dict[str, Any]
+def _refresh(engine: Engine, kraken_id: str, action: str) -> ActionResult:
+    reason, message = REFRESH_REASONS[action]
+    try:
+        runs_at = engine.request_dispatch_refresh(kraken_id, reason)
+    except RefreshRefused as exc:
+        raise ActionError(429, str(exc), exc.retry_at) from None
+    return ActionResult(status=202, body={"message": message, "runs_at": to_json_value(runs_at)})
+
+
+async def _ask_octopus(
+    engine: Engine, kraken_id: str, action: str, body: NoBody | ChargeTarget
 ) -> ActionResult:
-    if action in ("refresh_dispatches", "plug_in_hint", "unplug_hint"):
-        reason = {"refresh_dispatches": "manual", "plug_in_hint": "plug_in"}.get(action, "unplug")
-        try:
-            runs_at = engine.request_dispatch_refresh(kraken_id, reason)
-        except RefreshRefused as exc:
-            raise ActionError(429, str(exc), exc.retry_at) from None
-        message = {
-            "manual": "Refreshing the planned dispatches now.",
-            "plug_in": "Looking for the car's new state and charging schedule.",
-            "unplug": "The car's state and schedule will be checked in about a minute.",
-        }[reason]
-        return ActionResult(202, {"message": message, "runs_at": to_json_value(runs_at)})
     client = engine.client
     try:
         if action == "boost":
@@ -101,8 +115,8 @@ async def _smart_action(
             await client.set_smart_control(kraken_id, enabled=enabled)
             message = "Smart charging resumed." if enabled else "Smart charging suspended."
         else:
-            ready_by = time.fromisoformat(str(body["ready_by"]))
-            target = float(body["target_percent"])
+            assert isinstance(body, ChargeTarget)
+            ready_by, target = body.ready_by, float(body.target_percent)
             await client.set_device_preferences(
                 kraken_id,
                 [PreferenceSchedule(day, ready_by, target) for day in DAYS_OF_WEEK],
@@ -117,31 +131,28 @@ async def _smart_action(
     # The schedule may change after any of these: look again soon (within the limits).
     with contextlib.suppress(RefreshRefused):  # if refused, regular polling picks it up
         engine.request_dispatch_refresh(kraken_id, "event")
-    return ActionResult(200, {"message": message})
+    return ActionResult(status=200, body={"message": message})
 
 
-def _cheapest(engine: Engine, device_id: str, body: dict[str, Any]) -> ActionResult:
-    point = next((p for p in engine.meter_points if p.device_id == device_id), None)
+def _cheapest(engine: Engine, device_id: str, query: CheapestWindowQuery) -> ActionResult:
+    point = next((p for p in engine.account.meter_points if p.device_id == device_id), None)
     if point is None:
         raise ActionError(404, f"No tariff {device_id!r} on this bridge.")
     now = engine.clock.now()
-    slots = engine.rates.get((point.tariff_code, UNIT_RATES), TariffRates()).slots_for(
-        rate_window(now)
-    )
-    earliest = body.get("from") or slot_start(now)
-    latest = body.get("to") or (max(slots) + timedelta(minutes=30) if slots else now)
-    duration = timedelta(minutes=int(body["duration_minutes"]))
-    found = cheapest_window(slots, duration, earliest, latest)
+    slots = engine.tariffs.slots(point.tariff_code, rate_window(now))
+    earliest = query.from_ or slot_start(now)
+    latest = query.to or (max(slots) + timedelta(minutes=30) if slots else now)
+    found = cheapest_window(slots, timedelta(minutes=query.duration_minutes), earliest, latest)
     if found is None:
         raise ActionError(
             404,
-            f"No {int(body['duration_minutes'])}-minute window between {to_json_value(earliest)}"
+            f"No {query.duration_minutes}-minute window between {to_json_value(earliest)}"
             f" and {to_json_value(latest)} has known prices yet; tomorrow's prices usually "
             "appear after 16:00.",
         )
     return ActionResult(
-        200,
-        {
+        status=200,
+        body={
             "start": to_json_value(found.start),
             "end": to_json_value(found.end),
             "average_unit_rate": round(found.average_rate, 4),

@@ -3,22 +3,19 @@
 Once per poll :meth:`History.sync` records what the poll learnt in one transaction:
 the newest telemetry reading (after backfilling any hole since the last stored one),
 the energy each slot received, the price of every slot up to now, and the dispatches
-as seen. It then refreshes the Energy Account figures, which ``recompute`` publishes
+as seen. It then refreshes the Energy Account figures, which the publisher publishes
 without touching the database.
 """
 
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from kraken_core.clock import Clock
+from kraken_core.api.models import AccountFigures
 from kraken_core.domain.dispatch import PlannedDispatch
 from kraken_core.domain.efficiency import (
     Period,
@@ -29,7 +26,7 @@ from kraken_core.domain.efficiency import (
     period_days,
     price_slot,
 )
-from kraken_core.domain.tariff import DispatchWindow, slot_price
+from kraken_core.domain.tariff import slot_price
 from kraken_core.domain.timeline import (
     SLOT,
     RatePeriod,
@@ -39,7 +36,8 @@ from kraken_core.domain.timeline import (
     slot_start,
     slots_between,
 )
-from kraken_core.engine.events import to_json_value
+from kraken_core.domain.windows import DispatchWindow
+from kraken_core.engine.pollers import Pacing, Poller
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenThrottled, KrakenUpstreamError
 from kraken_core.kraken.models import TelemetryReading
@@ -48,28 +46,6 @@ from kraken_core.store.history import DispatchRecord, HistoryStore, SlotPrices, 
 
 log = logging.getLogger(__name__)
 
-# Energy Account state fields from history (pence, kWh, whole percent).
-ACCOUNT_FIELDS = (
-    "import_kwh_today",
-    "export_kwh_today",
-    "import_cost_today",
-    "export_value_today",
-    "standing_charge_today",
-    "telemetry_gap_slots_today",
-    "billing_period_start",
-    "billing_period_end",
-    "period_import_kwh",
-    "period_export_kwh",
-    "period_import_cost",
-    "period_export_value",
-    "period_standing_charge",
-    "period_cost",
-    "projected_bill",
-    "tariff_efficiency_today",
-    "off_peak_share_today",
-    "tariff_efficiency_month",
-    "tariff_efficiency_12m",
-)
 TWELVE_MONTH_REFRESH = timedelta(hours=1)
 BACKFILL_GROUPING = "HALF_HOURLY"
 BACKFILL_STEP = timedelta(minutes=30)
@@ -129,18 +105,53 @@ def _month_after(day: date) -> date:
     )
 
 
+class BackfillPoller(Poller):
+    """Home Mini readings missed while the bridge was away, asked for when a hole appears;
+    a throttled or failed ask waits ``retry_after``. No device depends on it: a hole that
+    cannot be filled stays a gap in the history."""
+
+    def __init__(self, pacing: Pacing, now: datetime, retry_after: timedelta) -> None:
+        super().__init__("backfill", "missed meter readings", pacing, now, stale_after=None)
+        self._retry_after = retry_after
+
+    def next_due(self, now: datetime) -> datetime:
+        return now  # the next hole is filled as soon as it appears
+
+    def retry_at(self, now: datetime, error: KrakenError) -> datetime:
+        return now + self._retry_after
+
+
+class CompletedDispatchesPoller(Poller):
+    """Dispatches that happened, for the history: Kraken lists them about 12 hours late,
+    so every few hours is enough, failed or not."""
+
+    def __init__(self, pacing: Pacing, now: datetime, interval: timedelta) -> None:
+        super().__init__("completed_dispatches", "completed dispatches", pacing, now, None)
+        self._interval = interval
+
+    def next_due(self, now: datetime) -> datetime:
+        return now + self._interval
+
+    def retry_at(self, now: datetime, error: KrakenError) -> datetime:
+        return now + self._interval
+
+
 class History:
-    def __init__(self, store: Store, settings: HistorySettings | None = None) -> None:
+    def __init__(
+        self, store: Store, pacing: Pacing, now: datetime, settings: HistorySettings | None = None
+    ) -> None:
         self.db = HistoryStore(store)
         self.settings = settings or HistorySettings()
         self._loaded = False
         self._last: RegisterSample | None = None
         self._priced_until: datetime | None = None
         self._unpriced: set[datetime] = set()  # slots to price once their rates are known
-        self._backfill_not_before: datetime | None = None
-        self._completed_due: datetime | None = None
+        self.backfill = BackfillPoller(pacing, now, self.settings.retry_after)
+        self.completed = CompletedDispatchesPoller(
+            pacing, now, self.settings.completed_dispatch_interval
+        )
         self._twelve_months: tuple[datetime, int | None] | None = None
-        self.account: dict[str, Any] = dict.fromkeys(ACCOUNT_FIELDS)
+        self.account = AccountFigures()
 
     @property
     def registers(self) -> RegisterSample | None:
@@ -218,7 +229,7 @@ class History:
         self, client: KrakenClient, device_id: str, last_at: datetime, now: datetime
     ) -> list[RegisterSample] | None:
         """Readings since ``last_at`` (no further back than the limit); None: try later."""
-        if self._backfill_not_before is not None and now < self._backfill_not_before:
+        if now < self.backfill.due:
             return None
         start = max(slot_start(last_at), slot_start(now - self.settings.backfill_limit))
         try:
@@ -226,13 +237,14 @@ class History:
                 device_id, start=start, end=now, grouping=BACKFILL_GROUPING
             )
         except (KrakenThrottled, KrakenUpstreamError) as exc:
-            self._backfill_not_before = now + self.settings.retry_after
+            self.backfill.record(now, exc)
             log.warning("telemetry backfill since %s postponed: %s", last_at, exc)
             return None
         except KrakenError as exc:  # e.g. KT-GB-4051, too far back: the hole stays a gap
+            self.backfill.record(now, None, note=str(exc))
             log.warning("telemetry since %s cannot be backfilled: %s", last_at, exc)
             return []
-        self._backfill_not_before = None
+        self.backfill.record(now, None)
         samples = ranged_samples(readings, BACKFILL_STEP, now)
         log.info("backfilled %d telemetry readings since %s", len(samples), last_at)
         return samples
@@ -272,14 +284,14 @@ class History:
     async def _completed_dispatches(
         self, client: KrakenClient, now: datetime
     ) -> list[DispatchRecord]:
-        if self._completed_due is not None and now < self._completed_due:
+        if now < self.completed.due:
             return []
-        self._completed_due = now + self.settings.completed_dispatch_interval
         try:
             completed = await client.completed_dispatches()
         except KrakenError as exc:
-            log.info("completed dispatches not read this time: %s", exc)
+            self.completed.record(now, exc)
             return []
+        self.completed.record(now, None)
         return [
             DispatchRecord(
                 "completed",
@@ -296,7 +308,7 @@ class History:
 
     # --- the Energy Account -------------------------------------------------------------
 
-    async def _account_figures(self, inputs: HistoryInputs, now: datetime) -> dict[str, Any]:
+    async def _account_figures(self, inputs: HistoryInputs, now: datetime) -> AccountFigures:
         today = local_day(now)
         period_start = inputs.billing_period_start or today.replace(day=1)
         if period_start > today:
@@ -314,31 +326,31 @@ class History:
         elapsed = (now - period_start_utc) / (period_end_utc - period_start_utc)
         day_slots = await self.db.period(today, today, self._covered_until(now))
         today_efficiency = efficiency(day_slots.totals)
-        return {
-            "import_kwh_today": round(day_money.import_kwh, 3),
-            "export_kwh_today": round(day_money.export_kwh, 3),
-            "import_cost_today": round(day_money.import_cost_p, 2),
-            "export_value_today": round(day_money.export_value_p, 2),
-            "standing_charge_today": charges[(today - period_start).days] if charges else None,
-            "telemetry_gap_slots_today": day_slots.gap_slots,
-            "billing_period_start": period_start.isoformat(),
-            "billing_period_end": period_end.isoformat(),
-            "period_import_kwh": round(period_money.import_kwh, 3),
-            "period_export_kwh": round(period_money.export_kwh, 3),
-            "period_import_cost": round(period_money.import_cost_p, 2),
-            "period_export_value": round(period_money.export_value_p, 2),
-            "period_standing_charge": round(charged_so_far, 2),
-            "period_cost": round(energy_p + charged_so_far, 2),
-            "projected_bill": round(energy_p / elapsed + sum(charges), 2)
+        return AccountFigures(
+            import_kwh_today=round(day_money.import_kwh, 3),
+            export_kwh_today=round(day_money.export_kwh, 3),
+            import_cost_today=round(day_money.import_cost_p, 2),
+            export_value_today=round(day_money.export_value_p, 2),
+            standing_charge_today=charges[(today - period_start).days] if charges else None,
+            telemetry_gap_slots_today=day_slots.gap_slots,
+            billing_period_start=period_start,
+            billing_period_end=period_end,
+            period_import_kwh=round(period_money.import_kwh, 3),
+            period_export_kwh=round(period_money.export_kwh, 3),
+            period_import_cost=round(period_money.import_cost_p, 2),
+            period_export_value=round(period_money.export_value_p, 2),
+            period_standing_charge=round(charged_so_far, 2),
+            period_cost=round(energy_p + charged_so_far, 2),
+            projected_bill=round(energy_p / elapsed + sum(charges), 2)
             if charges and elapsed > 0
             else None,
-            "tariff_efficiency_today": today_efficiency.score_percent,
-            "off_peak_share_today": today_efficiency.share_percent[0]
+            tariff_efficiency_today=today_efficiency.score_percent,
+            off_peak_share_today=today_efficiency.share_percent[0]
             if today_efficiency.import_kwh > 0
             else None,
-            "tariff_efficiency_month": await self._score_percent("month", today, now),
-            "tariff_efficiency_12m": await self._twelve_month_score(today, now),
-        }
+            tariff_efficiency_month=await self._score_percent("month", today, now),
+            tariff_efficiency_12m=await self._twelve_month_score(today, now),
+        )
 
     async def _score_percent(self, period: Period, day: date, now: datetime) -> int | None:
         first, last = period_days(period, day)
@@ -375,79 +387,3 @@ class History:
         if current is None:
             return []
         return [charge if charge is not None else current for charge in known.values()]
-
-
-CSV_COLUMNS = (
-    "slot_start",
-    "local_date",
-    "import_kwh",
-    "export_kwh",
-    "import_price",
-    "tariff_price",
-    "price_quadrant",
-    "rate_source",
-    "export_price",
-    "import_cost_p",
-    "export_value_p",
-    "gap",
-)
-
-
-class HistoryQueries:
-    """What the bridge API asks of the history: statistics and slot rows."""
-
-    def __init__(self, store: Store, clock: Clock) -> None:
-        self._db = HistoryStore(store)
-        self._clock = clock
-
-    def today(self) -> date:
-        return local_day(self._clock.now())
-
-    async def _covered_until(self) -> datetime:
-        now = self._clock.now()
-        last = await self._db.last_sample()
-        return min(now, last.at) if last else now
-
-    async def stats(self, period: Period, day: date) -> dict[str, Any]:
-        first, last = period_days(period, day)
-        record = await self._db.period(first, last, await self._covered_until())
-        return {
-            "period": period,
-            "from": first.isoformat(),
-            "to": last.isoformat(),
-            "slots": record.slots,
-            "priced_slots": record.priced_slots,
-            "gap_slots": record.gap_slots,
-            **vars(efficiency(record.totals)),
-        }
-
-    async def csv(self, start: datetime, end: datetime) -> str:
-        """Slot rows in [start, end) as CSV (UTC times, kWh, p/kWh, pence)."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        covered_until = await self._covered_until()
-        for row in await self._db.slot_rows(start, end):
-            cost = row.import_kwh * row.import_price if row.import_price is not None else None
-            value = row.export_kwh * row.export_price if row.export_price is not None else None
-            writer.writerow(
-                (
-                    to_json_value(row.slot_start),
-                    row.local_date.isoformat(),
-                    _cell(row.import_kwh, 4),
-                    _cell(row.export_kwh, 4),
-                    _cell(row.import_price, 4),
-                    _cell(row.tariff_price, 4),
-                    "" if row.quadrant is None else row.quadrant,
-                    row.rate_source or "",
-                    _cell(row.export_price, 4),
-                    _cell(cost, 3),
-                    _cell(value, 3),
-                    str(not row.complete and row.slot_start + SLOT <= covered_until).lower(),
-                )
-            )
-        return out.getvalue()
-
-
-def _cell(value: float | None, places: int) -> str:
-    return "" if value is None else f"{value:.{places}f}"

@@ -1,7 +1,9 @@
-"""Devices as the bridge publishes them, and the event bus that tells clients what changed.
+"""The event bus that tells front doors what changed, and the JSON form of values.
 
-Every event has an increasing id and is kept in a bounded ring buffer, so a client that
-reconnects with ``Last-Event-ID`` gets what it missed, or learns that it must resync.
+The engine publishes (``state``, ``availability``, ``trigger``); the REST bridge and any
+other front door stream them. Every event has an increasing id and is kept in a bounded
+ring buffer, so a client that reconnects with ``Last-Event-ID`` gets what it missed, or
+learns that it must resync.
 """
 
 from __future__ import annotations
@@ -9,15 +11,11 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-
-from kraken_core.clock import Clock
-
-DEVICE_KINDS = ("import_tariff", "export_tariff", "energy_account", "smart_energy_device")
 
 
 @dataclass(frozen=True)
@@ -108,6 +106,8 @@ def to_json_value(value: Any) -> Any:
     """State values as JSON: UTC times with Z, enums by value, dataclasses as objects."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -121,63 +121,3 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): to_json_value(v) for k, v in value.items()}
     return value
-
-
-@dataclass
-class DeviceRecord:
-    id: str
-    kind: str
-    name: str
-    available: bool = False
-    unavailable_reason: str | None = "Waiting for the first answer from Octopus"
-    updated_at: datetime | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-class DeviceHub:
-    """The devices the bridge serves; publishes an event only when a value changes."""
-
-    def __init__(self, bus: EventBus, clock: Clock) -> None:
-        self.bus = bus
-        self._clock = clock
-        self.devices: dict[str, DeviceRecord] = {}
-
-    def ensure(self, device_id: str, kind: str, name: str) -> DeviceRecord:
-        if kind not in DEVICE_KINDS:
-            raise ValueError(f"unknown device kind {kind!r}")
-        record = self.devices.get(device_id)
-        if record is None:
-            record = DeviceRecord(device_id, kind, name)
-            self.devices[device_id] = record
-        record.name = name
-        return record
-
-    def set_state(self, device_id: str, state: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``state`` (any JSON-able values) into the device; return what changed."""
-        record = self.devices[device_id]
-        encoded = {key: to_json_value(value) for key, value in state.items()}
-        changed = {
-            k: v for k, v in encoded.items() if k not in record.state or record.state[k] != v
-        }
-        if changed:
-            record.state.update(changed)
-            record.updated_at = self._clock.now()
-            self.bus.publish(
-                "state",
-                {
-                    "device_id": device_id,
-                    "state": changed,
-                    "updated_at": to_json_value(record.updated_at),
-                },
-            )
-        return changed
-
-    def set_availability(self, device_id: str, available: bool, reason: str | None) -> None:
-        record = self.devices[device_id]
-        reason = None if available else reason
-        if record.available == available and record.unavailable_reason == reason:
-            return
-        record.available, record.unavailable_reason = available, reason
-        self.bus.publish(
-            "availability", {"device_id": device_id, "available": available, "reason": reason}
-        )

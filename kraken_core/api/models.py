@@ -1,0 +1,386 @@
+"""The bridge API's models: what every front door reads and sends.
+
+Read models (device states, the day's timeline, statistics, the request budget, health)
+are built by the engine; request models (action bodies, settings) are what a front door
+parses before calling the engine. The REST bridge and any other front door use these and
+nothing of the engine's own, so one implementation answers both in the same JSON.
+
+Device states are one model per device kind. ``kraken-bridge schema`` prints their JSON
+Schema (docs/device-state.schema.json), which the Homey app's state maps are tested
+against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+
+from kraken_core.domain.efficiency import Period
+from kraken_core.domain.tariff import RateSource
+from kraken_core.domain.windows import DispatchType
+
+DeviceKind = Literal["import_tariff", "export_tariff", "energy_account", "smart_energy_device"]
+DEVICE_KINDS: tuple[DeviceKind, ...] = (
+    "import_tariff",
+    "export_tariff",
+    "energy_account",
+    "smart_energy_device",
+)
+
+
+def _utc_z(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: A UTC time, written ``2026-03-10T18:00:00Z`` (whole seconds) as every bridge time is.
+UtcTime = Annotated[AwareDatetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- device states ----------------------------------------------------------------------
+
+
+class TariffDeviceState(_Model):
+    """An import or export tariff now (pence per kWh, including VAT)."""
+
+    unit_rate: float | None = Field(description="effective p/kWh now")
+    tariff_unit_rate: float | None = Field(description="scheduled p/kWh now")
+    next_unit_rate: float | None
+    slot_start: UtcTime
+    slot_end: UtcTime
+    rate_source: RateSource
+    price_quadrant: int | None = Field(ge=0, le=3)
+    next_price_quadrant: int | None = Field(ge=0, le=3)
+    tomorrow_prices_published: bool
+    standing_charge: float | None = Field(description="p/day")
+    product_code: str | None
+    tariff_code: str | None
+    four_rate_ev: bool
+
+
+class ExportTariffState(TariffDeviceState):
+    pass
+
+
+class ImportTariffState(TariffDeviceState):
+    """The home's import tariff, with the smart-charging allowance of the day."""
+
+    allowance_used_minutes: int
+    allowance_left_minutes: int | None = Field(description="null without a cap")
+    allowance_reached: bool
+    allowance_limit_minutes: int
+    allowance_resets_at: UtcTime
+
+
+class PlannedDispatchState(_Model):
+    start: UtcTime
+    end: UtcTime
+    type: DispatchType
+    energy_kwh: float | None
+
+
+class SmartEnergyDeviceState(_Model):
+    """An EV or charger under Octopus's smart control."""
+
+    kraken_device_id: str
+    device_state: str | None = Field(description="Kraken's currentState")
+    dispatches_honoured: bool
+    dispatching: bool
+    boosting: bool
+    planned_dispatches: tuple[PlannedDispatchState, ...]
+    next_dispatch_start: UtcTime | None
+    next_dispatch_end: UtcTime | None
+    planned_dispatch_count: int
+    planned_energy_kwh: float | None
+    current_dispatch_end: UtcTime | None
+    ev_unit_rate: float | None = Field(description="what the car's own charging costs now")
+    allowance_used_minutes: int
+    allowance_left_minutes: int | None
+    allowance_reached: bool
+
+
+class AccountFigures(_Model):
+    """The Energy Account's figures from history (kWh, pence, whole percent)."""
+
+    import_kwh_today: float | None = None
+    export_kwh_today: float | None = None
+    import_cost_today: float | None = None
+    export_value_today: float | None = None
+    standing_charge_today: float | None = None
+    telemetry_gap_slots_today: int | None = None
+    billing_period_start: date | None = None
+    billing_period_end: date | None = None
+    period_import_kwh: float | None = None
+    period_export_kwh: float | None = None
+    period_import_cost: float | None = None
+    period_export_value: float | None = None
+    period_standing_charge: float | None = None
+    period_cost: float | None = None
+    projected_bill: float | None = None
+    tariff_efficiency_today: int | None = None
+    off_peak_share_today: float | None = None
+    tariff_efficiency_month: int | None = None
+    tariff_efficiency_12m: int | None = None
+
+
+class EnergyAccountState(AccountFigures):
+    """The whole home's grid meter (the Home Mini) and its money."""
+
+    power_w: float | None = Field(description="import positive, export negative")
+    import_kwh_total: float | None = Field(description="register, never decreasing")
+    export_kwh_total: float | None = Field(description="register, never decreasing")
+
+
+DeviceState = ImportTariffState | ExportTariffState | EnergyAccountState | SmartEnergyDeviceState
+
+STATE_MODELS: dict[DeviceKind, type[_Model]] = {
+    "import_tariff": ImportTariffState,
+    "export_tariff": ExportTariffState,
+    "energy_account": EnergyAccountState,
+    "smart_energy_device": SmartEnergyDeviceState,
+}
+
+
+def device_state_schema() -> dict[str, Any]:
+    """JSON Schema of every kind's state as the bridge sends it (the Homey app's contract)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Kraken bridge device state",
+        "description": "The state object of GET /api/v1/devices/{id} by device kind; "
+        "state events carry the changed fields of the same object.",
+        "kinds": {
+            kind: model.model_json_schema(mode="serialization")
+            for kind, model in STATE_MODELS.items()
+        },
+    }
+
+
+# --- devices ----------------------------------------------------------------------------
+
+
+class DeviceSummary(_Model):
+    id: str
+    kind: DeviceKind
+    name: str
+
+
+class DeviceView(DeviceSummary):
+    available: bool
+    unavailable_reason: str | None
+    updated_at: UtcTime | None
+    state: dict[str, Any] = Field(description="the JSON of the kind's state model")
+
+
+# --- the day's timeline -----------------------------------------------------------------
+
+
+class TimelineSlot(_Model):
+    start: UtcTime
+    end: UtcTime
+    label: str = Field(description="London HH:MM")
+    tariff_rate: float | None
+    unit_rate: float | None
+    price_quadrant: int | None
+    rate_source: RateSource | None
+    export_rate: float | None
+
+
+class DispatchBandView(_Model):
+    device_id: str
+    device_name: str
+    start: UtcTime
+    end: UtcTime
+    type: DispatchType
+    counted: bool
+    reason: str | None
+
+
+class Timeline(_Model):
+    date: date
+    now: UtcTime
+    current_slot: UtcTime | None
+    start: UtcTime
+    end: UtcTime
+    import_device_id: str | None
+    export_device_id: str | None
+    tariff_code: str | None
+    prices_published: bool
+    min_unit_rate: float | None
+    max_unit_rate: float | None
+    slots: list[TimelineSlot]
+    dispatches: list[DispatchBandView]
+
+
+# --- statistics -------------------------------------------------------------------------
+
+
+class Stats(_Model):
+    """Tariff efficiency of a period (DESIGN.md), with its slot coverage."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    period: Period
+    from_: date = Field(alias="from")
+    to: date
+    slots: int
+    priced_slots: int
+    gap_slots: int
+    import_kwh: float
+    kwh_by_quadrant: tuple[float, float, float, float]
+    share_percent: tuple[float, float, float, float]
+    score: float | None
+    score_percent: int | None
+    average_price_paid: float | None
+    minimum_price: float | None
+    reference_price: float | None
+    cost_ratio_percent: int | None
+    saving_efficiency_percent: int | None
+    saving_p: float | None
+
+
+class StatsRow(Stats):
+    label: str
+
+
+class StatsSeries(_Model):
+    model_config = ConfigDict(populate_by_name=True)
+
+    by: Literal["day", "month"]
+    from_: date = Field(alias="from")
+    to: date
+    rows: list[StatsRow]
+    import_kwh: float
+    saving_p: float | None
+
+
+# --- the bridge's own workings ----------------------------------------------------------
+
+
+class BudgetLine(_Model):
+    operation: str
+    limit: int
+    window_s: int
+    used: int
+    remaining: int
+    next_free_at: UtcTime | None
+
+
+class Budget(_Model):
+    operations: list[BudgetLine]
+    next_refresh: dict[str, UtcTime | None]
+    requests_sent: dict[str, int]
+
+
+class Health(_Model):
+    status: str
+    version: str
+    account_linked: bool
+    last_success: dict[str, UtcTime | None]
+    last_error: dict[str, str | None]
+    stale: dict[str, str] = Field(
+        description="data kinds failing past their limit, with the reason in words"
+    )
+
+
+class PollerStatus(_Model):
+    next_due: UtcTime | None
+    last_success: UtcTime | None
+    failures_in_a_row: int
+    last_error: str | None
+    stale: str | None
+
+
+# --- what a front door sends ------------------------------------------------------------
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class NoBody(_Request):
+    pass
+
+
+class ChargeTarget(_Request):
+    target_percent: int = Field(ge=10, le=100)
+    ready_by: time = Field(description="UK clock time, HH:MM")
+
+    @field_validator("ready_by")
+    @classmethod
+    def _clock_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give a UK clock time without a zone, e.g. 07:30")
+        return value
+
+
+class CheapestWindowQuery(_Request):
+    duration_minutes: int = Field(ge=30, le=1440)
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+ActionBody = NoBody | ChargeTarget | CheapestWindowQuery
+
+#: The body each action takes; an action not listed takes none (``{}``).
+ACTION_BODIES: dict[str, type[_Request]] = {
+    "set_charge_target": ChargeTarget,
+    "find_cheapest_window": CheapestWindowQuery,
+}
+
+
+class UserSettings(_Request):
+    """What the Homey app's settings pass to the bridge (every field optional)."""
+
+    poll_interval_minutes: Literal[1, 2, 3, 5] | None = None
+    allowance_limit_minutes: int | None = Field(default=None, ge=0, le=1440)
+    allowance_day_start: time | None = None
+
+
+class SettingsView(_Model):
+    poll_interval_minutes: int
+    allowance_limit_minutes: int
+    allowance_day_start: str = Field(description="HH:MM, UK time")
+
+
+def readable(exc: ValidationError | _HasErrors) -> str:
+    """Pydantic's errors as one sentence: which field, what is wrong."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"] if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'body'}: {error['msg']}")
+    return "; ".join(parts)
+
+
+class _HasErrors(Protocol):
+    """A validation error of FastAPI's (RequestValidationError) or pydantic's."""
+
+    def errors(self) -> Sequence[Any]: ...
+
+
+class ActionResult(_Model):
+    status: int
+    body: dict[str, Any]
+
+
+class ActionError(Exception):
+    """An action refused: ``status`` is the HTTP status, the message the user's sentence."""
+
+    def __init__(self, status: int, message: str, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_at = retry_at

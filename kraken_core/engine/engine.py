@@ -1,0 +1,213 @@
+"""The polling engine: runs each data kind's poller when it is due, on the injected clock.
+
+- heavy kinds, each on its own: ``account`` then ``tariffs`` (:mod:`.tariffs`);
+- light kinds, together in one request: ``telemetry``, ``devices``, ``dispatches``
+  (:mod:`.live`);
+- the history of what the poll learnt, with its own backfill (:mod:`.history`);
+- then the publisher turns it all into device states (:mod:`.publisher`), also at every
+  half-hour boundary and dispatch edge, when prices and ``dispatching`` change without
+  asking Kraken anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from kraken_core.api.models import SettingsView, UserSettings
+from kraken_core.clock import Clock, SimulatedClock
+from kraken_core.domain.product import household_tariffs
+from kraken_core.domain.timeline import SLOT, slot_start
+from kraken_core.engine.history import History, HistoryInputs, HistorySettings
+from kraken_core.engine.hub import DeviceHub
+from kraken_core.engine.live import (
+    DevicesPoller,
+    DispatchesPoller,
+    LiveTransaction,
+    TelemetryPoller,
+)
+from kraken_core.engine.pollers import Pacing, Poller
+from kraken_core.engine.publisher import Sources, StatePublisher
+from kraken_core.engine.refresh import QUICK, DispatchRefreshPolicy
+from kraken_core.engine.settings import EngineSettings
+from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.store.db import Store
+
+
+class Engine:
+    def __init__(
+        self,
+        client: KrakenClient,
+        clock: Clock,
+        hub: DeviceHub,
+        store: Store,
+        settings: EngineSettings | None = None,
+        rng: random.Random | None = None,
+        history_settings: HistorySettings | None = None,
+    ) -> None:
+        self.client = client
+        self.clock = clock
+        self.store = store
+        jitter = rng or random.Random()  # noqa: S311 (jitter, not security)
+        self._pacing = Pacing(settings or EngineSettings(), jitter)
+        now = clock.now()
+        refresh = DispatchRefreshPolicy(self.settings.poll_interval)
+        self.account = AccountPoller(client, self._pacing, now)
+        self.tariffs = TariffPoller(client, store, self._pacing, now, self.account)
+        self.telemetry = TelemetryPoller(self._pacing, now)
+        self.devices = DevicesPoller(self._pacing, now, refresh)
+        self.dispatches = DispatchesPoller(self._pacing, now, refresh)
+        self._live = LiveTransaction(
+            client, clock, self.account, self.telemetry, self.devices, self.dispatches
+        )
+        self.history = History(store, self._pacing, now, history_settings)
+        sources = Sources(
+            self.account, self.tariffs, self.telemetry, self.devices, self.dispatches, self.history
+        )
+        self.hub = hub
+        self.publisher = StatePublisher(
+            hub, client.account_number, lambda: self._pacing.settings, sources
+        )
+        self._slot_due = slot_start(now) + SLOT
+        self._wake = asyncio.Event()
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._pacing.settings
+
+    def pollers(self) -> tuple[Poller, ...]:
+        """Every data kind, in the order they run."""
+        return (
+            self.account,
+            self.tariffs,
+            *self._live.pollers(),
+            self.history.backfill,
+            self.history.completed,
+        )
+
+    # --- settings -----------------------------------------------------------------------
+
+    def settings_view(self) -> SettingsView:
+        settings = self.settings
+        return SettingsView(
+            poll_interval_minutes=int(settings.poll_interval.total_seconds() // 60),
+            allowance_limit_minutes=settings.allowance_limit_minutes,
+            allowance_day_start=settings.allowance_day_start.strftime("%H:%M"),
+        )
+
+    def update_settings(self, given: UserSettings) -> SettingsView:
+        """Apply what a front door passed down (a field left out keeps its value)."""
+        settings = self.settings
+        if given.poll_interval_minutes is not None:
+            interval = timedelta(minutes=given.poll_interval_minutes)
+            settings = replace(settings, poll_interval=interval)
+            self.dispatches.refresh.poll_interval = interval
+        if given.allowance_limit_minutes is not None:
+            settings = replace(settings, allowance_limit_minutes=given.allowance_limit_minutes)
+        if given.allowance_day_start is not None:
+            settings = replace(settings, allowance_day_start=given.allowance_day_start)
+        self._pacing.settings = settings
+        self.wake()
+        return self.settings_view()
+
+    # --- scheduling ---------------------------------------------------------------------
+
+    def next_due(self) -> datetime:
+        live = (poller.due for poller in self._live.pollers())
+        return min(self.account.due, self.tariffs.due, *live, self._slot_due)
+
+    async def run_due(self) -> None:
+        """Run every poller that is due now (in dependency order), then republish states."""
+        now = self.clock.now()
+        if self.account.due <= now and await self.account.run(self.clock):
+            await self._account_read()
+        if self.tariffs.due <= now:
+            await self.tariffs.run(self.clock)
+        polled_live = self._live.due(now)
+        if polled_live and await self._live.poll(now):
+            self.publisher.dispatches_read(self.clock.now())
+            self._slot_due = min(self._slot_due, self._next_slot_run(self.clock.now()))
+        if self._slot_due <= now:
+            self._slot_due = self._next_slot_run(now)
+        await self._record_history(may_ask_kraken=polled_live)
+        self.publisher.publish(self.clock.now())
+
+    async def _account_read(self) -> None:
+        self.publisher.agreements_read()
+        if self.account.tariffs_changed:
+            await self.tariffs.load_stored()
+            self.tariffs.due = self.clock.now()
+            self.account.tariffs_changed = False
+
+    def _next_slot_run(self, now: datetime) -> datetime:
+        """Prices change at slot boundaries, ``dispatching`` at dispatch edges."""
+        boundary = slot_start(now) + SLOT
+        edge = self.publisher.next_edge(now)
+        return min(boundary, edge) if edge else boundary
+
+    async def run_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(self.next_due()))
+            waker = asyncio.ensure_future(self._wake.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+            await self.run_due()
+
+    def wake(self) -> None:
+        """Something became due earlier than planned (a manual refresh, a hint)."""
+        self._wake.set()
+
+    async def run_until(self, clock: SimulatedClock, at: datetime) -> None:
+        """Drive a simulated clock poll by poll up to ``at`` (snapshot, tests)."""
+        while self.next_due() <= at:
+            clock.set(max(clock.now(), self.next_due()))
+            await self.run_due()
+        clock.set(at)
+        self.publisher.publish(clock.now())
+
+    # --- on demand ----------------------------------------------------------------------
+
+    def request_dispatch_refresh(self, kraken_device_id: str, reason: str) -> datetime:
+        """Schedule a dispatch refresh (``manual``, ``plug_in``, ``unplug``, ``event``).
+
+        Raises :class:`RefreshRefused` with a message saying when it can run.
+        """
+        now = self.clock.now()
+        when = self.dispatches.refresh.request(kraken_device_id, now, reason=reason)
+        self.dispatches.due = min(self.dispatches.due, when)
+        if reason in ("plug_in", "unplug"):  # the state changes too: look soon
+            self.devices.due = min(self.devices.due, now + QUICK)
+        self.wake()
+        return when
+
+    # --- history ------------------------------------------------------------------------
+
+    async def _record_history(self, *, may_ask_kraken: bool) -> None:
+        """Once per poll: store readings (backfilling a hole first), slot energy and prices."""
+        home = household_tariffs(self.account.meter_points, self.settings.four_rate_ev)
+        if home.import_point is None:
+            return
+        export = home.export_point
+        inputs = HistoryInputs(
+            telemetry_device_id=home.import_point.telemetry_device_id,
+            latest_reading=self.telemetry.latest,
+            import_rows=self.tariffs.rates_of(home.import_point.tariff_code).rows,
+            export_rows=self.tariffs.rates_of(export.tariff_code).rows if export else None,
+            standing_rows=self.tariffs.rates_of(
+                home.import_point.tariff_code, STANDING_CHARGES
+            ).rows,
+            dispatches=self.publisher.billable(),
+            four_rate_ev=home.four_rate_ev,
+            planned=self.dispatches.planned,
+            billing_period_start=self.account.billing_period_start,
+        )
+        await self.history.sync(
+            self.client, inputs, self.clock.now(), may_ask_kraken=may_ask_kraken
+        )

@@ -1,0 +1,188 @@
+"""The light kinds, read together: live telemetry, device states and planned dispatches.
+
+- ``telemetry``: the Home Mini every polling interval;
+- ``devices``: every interval while a device can receive dispatches, every few minutes
+  otherwise, once a minute while a plug-in or unplug hint waits for Kraken to agree;
+- ``dispatches``: per device, as :mod:`kraken_core.engine.refresh` decides.
+
+Kinds due within :data:`COMBINE_WITHIN` of each other go to Kraken as one request
+(:meth:`KrakenClient.live`); each part of the answer succeeds or fails on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from kraken_core.clock import Clock
+from kraken_core.domain.bands import SmartDevice
+from kraken_core.domain.dispatch import PlannedDispatch, dispatches_honoured
+from kraken_core.domain.windows import DispatchType
+from kraken_core.engine.pollers import Pacing, Poller
+from kraken_core.engine.refresh import RETRY, DispatchRefreshPolicy
+from kraken_core.engine.tariffs import AccountPoller
+from kraken_core.kraken.client import KrakenClient
+from kraken_core.kraken.errors import KrakenError, KrakenNoData
+from kraken_core.kraken.models import PlannedDispatch as WireDispatch
+from kraken_core.kraken.models import SmartFlexDevice, TelemetryReading
+
+COMBINE_WITHIN = timedelta(seconds=45)
+IDLE = timedelta(days=1)  # "not due": no device needs its dispatches fetched
+
+
+class TelemetryPoller(Poller):
+    """The Home Mini's newest reading."""
+
+    def __init__(self, pacing: Pacing, now: datetime) -> None:
+        super().__init__(
+            "telemetry", "live meter readings", pacing, now, pacing.settings.live_stale_after
+        )
+        self.latest: TelemetryReading | None = None
+
+    def next_due(self, now: datetime) -> datetime:
+        return self.pacing.live(now + self.pacing.settings.poll_interval)
+
+    def take(self, result: list[TelemetryReading] | KrakenError | None, now: datetime) -> bool:
+        if isinstance(result, KrakenError):
+            self.record(now, result)
+            return False
+        if result:
+            self.latest = max(result, key=lambda r: r.read_at)
+        self.record(now, None)
+        return True
+
+
+def smart_device(device: SmartFlexDevice) -> SmartDevice:
+    name = " ".join(part for part in (device.make, device.model) if part) or "EV"
+    return SmartDevice(device.id, name, device.status.current_state)
+
+
+class DevicesPoller(Poller):
+    """The smart devices on the account and the state each is in."""
+
+    def __init__(self, pacing: Pacing, now: datetime, refresh: DispatchRefreshPolicy) -> None:
+        super().__init__(
+            "devices",
+            "answer about the car's state",
+            pacing,
+            now,
+            pacing.settings.live_stale_after,
+        )
+        self._refresh = refresh
+        self.devices: dict[str, SmartDevice] = {}
+
+    def next_due(self, now: datetime) -> datetime:
+        if self._refresh.checking_state():
+            return self.pacing.live(now + RETRY)
+        if not self._refresh.can_receive():
+            return self.pacing.live(now + self.pacing.settings.slow_state_interval)
+        return self.pacing.live(now + self.pacing.settings.poll_interval)
+
+    def take(self, result: list[SmartFlexDevice] | KrakenError | None, now: datetime) -> bool:
+        if result is None or isinstance(result, KrakenError):
+            if isinstance(result, KrakenError):
+                self.record(now, result)
+            return False
+        self.devices = {device.id: smart_device(device) for device in result}
+        honoured = {d.id: dispatches_honoured(d.device_state) for d in self.devices.values()}
+        self._refresh.observe_states(honoured, now)
+        self.record(now, None)
+        return True
+
+
+class DispatchesPoller(Poller):
+    """Each smart device's planned dispatches, fetched when the refresh policy says."""
+
+    def __init__(self, pacing: Pacing, now: datetime, refresh: DispatchRefreshPolicy) -> None:
+        super().__init__(
+            "dispatches", "charging schedule", pacing, now, pacing.settings.live_stale_after
+        )
+        self.refresh = refresh
+        self.planned: dict[str, tuple[PlannedDispatch, ...]] = {}
+
+    def next_due(self, now: datetime) -> datetime:
+        return self.refresh.next_due() or now + IDLE
+
+    def keep_only(self, device_ids: Sequence[str]) -> None:
+        """Forget the dispatches of devices no longer on the account."""
+        self.planned = {d: p for d, p in self.planned.items() if d in device_ids}
+
+    def take(
+        self, device_id: str, result: list[WireDispatch] | KrakenError | None, now: datetime
+    ) -> bool:
+        if isinstance(result, KrakenNoData):  # keep the cached dispatches
+            self.refresh.fetched(device_id, now, schedule_found=bool(self.planned.get(device_id)))
+            return True
+        if result is None or isinstance(result, KrakenError):
+            error = result or KrakenError("no answer for this device", operation="dispatches")
+            self.record(now, error)
+            self.refresh.failed(device_id, self.due)
+            return False
+        self.planned[device_id] = tuple(
+            PlannedDispatch(
+                start=d.start,
+                end=d.end,
+                type=DispatchType.from_kraken(str(d.type)),
+                energy_kwh=float(d.energy_added_kwh) if d.energy_added_kwh else None,
+            )
+            for d in result
+        )
+        self.refresh.fetched(device_id, now, schedule_found=bool(result))
+        return True
+
+
+class LiveTransaction:
+    """Reads the due light kinds in one request and hands each part to its poller."""
+
+    def __init__(
+        self,
+        client: KrakenClient,
+        clock: Clock,
+        account: AccountPoller,
+        telemetry: TelemetryPoller,
+        devices: DevicesPoller,
+        dispatches: DispatchesPoller,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self._account = account
+        self.telemetry = telemetry
+        self.devices = devices
+        self.dispatches = dispatches
+
+    def pollers(self) -> tuple[TelemetryPoller, DevicesPoller, DispatchesPoller]:
+        return self.telemetry, self.devices, self.dispatches
+
+    def due(self, now: datetime) -> bool:
+        return any(poller.due <= now for poller in self.pollers())
+
+    async def poll(self, now: datetime) -> bool:
+        """Read every kind due by ``now`` (and those due soon after); True when the
+        devices or their dispatches were read successfully, so events may compare."""
+        soon = now + COMBINE_WITHIN
+        kinds = {poller.name for poller in self.pollers() if poller.due <= soon}
+        self.telemetry.pacing.new_live_jitter()
+        meter = self._account.telemetry_device_id() if "telemetry" in kinds else None
+        dispatch_ids = self.dispatches.refresh.due(soon) if "dispatches" in kinds else []
+        answer = await self._client.live(
+            meter_device_id=meter,
+            devices="devices" in kinds,
+            dispatch_device_ids=dispatch_ids,
+        )
+        now = self._clock.now()
+        complete = True
+        if "telemetry" in kinds:
+            complete &= self.telemetry.take(answer.telemetry, now)
+        if "devices" in kinds:
+            devices_ok = self.devices.take(answer.devices, now)
+            if devices_ok:
+                self.dispatches.keep_only(list(self.devices.devices))
+                self.dispatches.due = self.dispatches.next_due(now)
+            complete &= devices_ok
+        dispatches_ok = all(
+            [self.dispatches.take(d, answer.dispatches.get(d), now) for d in dispatch_ids]
+        )
+        complete &= dispatches_ok
+        if "dispatches" in kinds and dispatches_ok:
+            self.dispatches.record(now, None)
+        return complete and ("devices" in kinds or bool(dispatch_ids))

@@ -1,0 +1,334 @@
+"""Turns what the pollers hold into device states and events, through the domain's pure
+functions: the only place device states are made.
+
+It also keeps the memory that events need: the dispatch ledger (what ran, what was
+planned at the last successful poll), the agreements last seen (a change of product is a
+trigger) and whether tomorrow's prices were published (the moment they are is another).
+Triggers wait until the states they describe are published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from kraken_core.api.events import to_json_value
+from kraken_core.api.models import (
+    DeviceKind,
+    EnergyAccountState,
+    ExportTariffState,
+    ImportTariffState,
+    PlannedDispatchState,
+    SmartEnergyDeviceState,
+)
+from kraken_core.domain.allowance import AllowanceStatus, allowance_status
+from kraken_core.domain.bands import SmartDevice, device_billable_smart, household_billable
+from kraken_core.domain.dispatch import (
+    DeviceObservation,
+    DispatchLedger,
+    PlannedDispatch,
+    observe_dispatches,
+    smart_device_state,
+)
+from kraken_core.domain.product import (
+    Agreement,
+    MeterPoint,
+    household_tariffs,
+    is_four_rate_ev,
+    product_changes,
+)
+from kraken_core.domain.tariff import TariffState, ev_unit_rate, tariff_state
+from kraken_core.domain.timeline import day_rates, local_day, slot_start
+from kraken_core.domain.windows import DispatchWindow
+from kraken_core.engine.history import History
+from kraken_core.engine.hub import DeviceHub
+from kraken_core.engine.live import DevicesPoller, DispatchesPoller, TelemetryPoller
+from kraken_core.engine.settings import EngineSettings
+from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller, rate_window
+
+
+def account_device_id(account_number: str) -> str:
+    return f"energy_account.{account_number}"
+
+
+def smart_device_id(kraken_id: str) -> str:
+    return f"smart_energy_device.{kraken_id}"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the publisher reads: each poller's data, and the history's figures."""
+
+    account: AccountPoller
+    tariffs: TariffPoller
+    telemetry: TelemetryPoller
+    devices: DevicesPoller
+    dispatches: DispatchesPoller
+    history: History
+
+
+class StatePublisher:
+    def __init__(
+        self,
+        hub: DeviceHub,
+        account_number: str,
+        settings: Callable[[], EngineSettings],
+        sources: Sources,
+    ) -> None:
+        self.hub = hub
+        self.account_number = account_number
+        self._settings = settings
+        self._account, self._tariffs = sources.account, sources.tariffs
+        self._telemetry, self._history = sources.telemetry, sources.history
+        self._devices, self._dispatches = sources.devices, sources.dispatches
+        self.ledger = DispatchLedger()
+        self._agreements: dict[str, Agreement] | None = None
+        self._tomorrow_published: dict[str, bool] = {}
+        self._pending: list[tuple[str, str, dict[str, Any]]] = []
+
+    # --- what the pollers learnt ------------------------------------------------------
+
+    def agreements_read(self) -> None:
+        """After an account read: a changed product is a trigger; devices appear."""
+        points = self._account.meter_points
+        current = {p.mpan: Agreement(p.product_code, p.tariff_code) for p in points}
+        for change in product_changes(self._agreements or {}, current):
+            point = next(p for p in points if p.mpan == change.meter_point)
+            self._trigger(
+                point.device_id,
+                "tariff_product_changed",
+                {
+                    "previous_product_code": change.previous.product_code,
+                    "previous_tariff_code": change.previous.tariff_code,
+                    "product_code": change.current.product_code,
+                    "tariff_code": change.current.tariff_code,
+                },
+            )
+        self._agreements = current
+        self.register_devices()
+
+    def dispatches_read(self, now: datetime) -> None:
+        """After a successful devices or dispatches read: events compare it with the last."""
+        self.register_devices()
+        planned = self._dispatches.planned
+        observations = {
+            device_id: DeviceObservation(device.device_state, planned.get(device_id, ()))
+            for device_id, device in self._devices.devices.items()
+        }
+        self.ledger, events = observe_dispatches(self.ledger, observations, now)
+        for event in events:
+            self._trigger(smart_device_id(event.device_id), event.card, dict(event.tokens))
+
+    def register_devices(self) -> None:
+        points = self._account.meter_points
+        for point in points:
+            label = "Export tariff" if point.direction == "EXPORT" else "Import tariff"
+            kind: DeviceKind = "export_tariff" if point.direction == "EXPORT" else "import_tariff"
+            self.hub.ensure(point.device_id, kind, f"{label} ({point.product_code})")
+        if points:
+            self.hub.ensure(
+                account_device_id(self.account_number),
+                "energy_account",
+                f"Octopus account {self.account_number}",
+            )
+        for device in self._devices.devices.values():
+            self.hub.ensure(smart_device_id(device.id), "smart_energy_device", device.name)
+
+    # --- derived views ----------------------------------------------------------------
+
+    def billable(self) -> list[DispatchWindow]:
+        """Every device's dispatch that counts for billing, SMART cut at the allowance."""
+        return household_billable(self.ledger, self._settings().allowance)
+
+    def next_edge(self, now: datetime) -> datetime | None:
+        """The next start or end of a counted dispatch (device states change then)."""
+        return self.ledger.next_edge(now)
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def publish(self, now: datetime) -> None:
+        """Publish every device's state for ``now`` (events only for changed values)."""
+        settings = self._settings()
+        billable = self.billable()
+        # Used minutes count every SMART minute that ran, past the limit too.
+        allowance = allowance_status(self.ledger.windows(), settings.allowance, now)
+        home_rate, import_slots = self._publish_tariffs(now, billable, allowance)
+        self._publish_account(now)
+        self._publish_smart_devices(now, billable, allowance, home_rate, import_slots)
+        self._flush_triggers()
+
+    def _publish_tariffs(
+        self, now: datetime, billable: list[DispatchWindow], allowance: AllowanceStatus
+    ) -> tuple[float | None, dict[datetime, float]]:
+        """Each tariff device; returns the home's rate now and its slots (the first import)."""
+        settings = self._settings()
+        window = rate_window(now)
+        home = household_tariffs(self._account.meter_points, settings.four_rate_ev)
+        home_rate: float | None = None
+        import_slots: dict[datetime, float] = {}
+        for point in self._account.meter_points:
+            slots = self._tariffs.slots(point.tariff_code, window)
+            state = self._tariff_state(point, slots, now, billable)
+            if point.direction == "IMPORT":
+                self.hub.set_state(point.device_id, _import_state(state, allowance, settings))
+            else:
+                self.hub.set_state(point.device_id, ExportTariffState(**vars(state)))
+            if point == home.import_point:
+                home_rate, import_slots = state.unit_rate, slots
+            self._note_tomorrow(point.device_id, state, slots, now)
+            reason = None
+            if state.unit_rate is None:
+                error = self._tariffs.last_error
+                reason = "No unit rate known for this half-hour yet" + (
+                    f": {error}" if error else ""
+                )
+            self.hub.set_availability(point.device_id, state.unit_rate is not None, reason)
+        return home_rate, import_slots
+
+    def _tariff_state(
+        self,
+        point: MeterPoint,
+        slots: dict[datetime, float],
+        now: datetime,
+        billable: list[DispatchWindow],
+    ) -> TariffState:
+        is_import = point.direction == "IMPORT"
+        standing = self._tariffs.rates_of(point.tariff_code, STANDING_CHARGES)
+        return tariff_state(
+            slots,
+            now,
+            standing_charge=standing.slots_for(rate_window(now)).get(slot_start(now)),
+            product_code=point.product_code,
+            tariff_code=point.tariff_code,
+            dispatches=billable if is_import else (),
+            four_rate_ev=is_import
+            and is_four_rate_ev(point.tariff_code, self._settings().four_rate_ev),
+        )
+
+    def _publish_smart_devices(
+        self,
+        now: datetime,
+        billable: list[DispatchWindow],
+        allowance: AllowanceStatus,
+        home_rate: float | None,
+        import_slots: dict[datetime, float],
+    ) -> None:
+        settings = self._settings()
+        four_rate = household_tariffs(self._account.meter_points, settings.four_rate_ev)
+        stale = self._devices.stale_reason(now) or self._dispatches.stale_reason(now)
+        for device_id, device in self._devices.devices.items():
+            planned = self._dispatches.planned.get(device_id, ())
+            ev_rate = ev_unit_rate(
+                import_slots,
+                now,
+                device_billable_smart(self.ledger, device_id, billable),
+                home_rate=home_rate,
+                four_rate_ev=four_rate.four_rate_ev,
+                ev_off_peak_rate=settings.ev_off_peak_rate,
+            )
+            state = _smart_state(device, planned, now, ev_rate, allowance)
+            self.hub.set_state(smart_device_id(device_id), state)
+            self.hub.set_availability(smart_device_id(device_id), stale is None, stale)
+
+    def _publish_account(self, now: datetime) -> None:
+        points = self._account.meter_points
+        if not points:
+            return
+        hub_id = account_device_id(self.account_number)
+        reading = self._telemetry.latest
+        registers = self._history.registers
+        demand = reading.demand_w if reading else None
+        self.hub.set_state(
+            hub_id,
+            EnergyAccountState(
+                # The Home Mini's demand is signed: import positive, export negative.
+                power_w=float(demand) if demand is not None else None,
+                import_kwh_total=_kwh(registers.import_wh) if registers else None,
+                export_kwh_total=_kwh(registers.export_wh) if registers else None,
+                **self._history.account.model_dump(),
+            ),
+        )
+        has_meter = any(p.telemetry_device_id for p in points)
+        stale = self._telemetry.stale_reason(now) if has_meter else None
+        if registers is None:
+            stale = (
+                "Waiting for the first Home Mini reading"
+                if has_meter
+                else "No Octopus Home Mini on this account: live meter readings are not available"
+            )
+        self.hub.set_availability(hub_id, stale is None, stale)
+
+    def _note_tomorrow(
+        self, device_id: str, state: TariffState, slots: dict[datetime, float], now: datetime
+    ) -> None:
+        """Trigger when tomorrow's prices turn published (not on the first known state)."""
+        if state.unit_rate is None:
+            return
+        published = state.tomorrow_prices_published
+        if published and self._tomorrow_published.get(device_id) is False:
+            tomorrow = local_day(now) + timedelta(days=1)
+            prices = day_rates(slots, tomorrow) or []
+            self._trigger(
+                device_id,
+                "tomorrow_prices_published",
+                {
+                    "day": tomorrow.isoformat(),
+                    "min_unit_rate": min(prices, default=0.0),
+                    "max_unit_rate": max(prices, default=0.0),
+                    "average_unit_rate": sum(prices) / len(prices) if prices else 0.0,
+                },
+            )
+        self._tomorrow_published[device_id] = published
+
+    def _trigger(self, device_id: str, card: str, tokens: Mapping[str, Any]) -> None:
+        """Queue a flow-card trigger; sent after the states it describes are published."""
+        self._pending.append((device_id, card, dict(tokens)))
+
+    def _flush_triggers(self) -> None:
+        pending, self._pending = self._pending, []
+        for device_id, card, tokens in pending:
+            self.hub.bus.publish(
+                "trigger", {"device_id": device_id, "card": card, "tokens": to_json_value(tokens)}
+            )
+
+
+def _import_state(
+    state: TariffState, allowance: AllowanceStatus, settings: EngineSettings
+) -> ImportTariffState:
+    return ImportTariffState(
+        **vars(state),
+        allowance_used_minutes=allowance.used_minutes,
+        allowance_left_minutes=allowance.left_minutes,
+        allowance_reached=allowance.reached,
+        allowance_limit_minutes=settings.allowance_limit_minutes,
+        allowance_resets_at=allowance.window_end,
+    )
+
+
+def _smart_state(
+    device: SmartDevice,
+    planned: tuple[PlannedDispatch, ...],
+    now: datetime,
+    ev_rate: float | None,
+    allowance: AllowanceStatus,
+) -> SmartEnergyDeviceState:
+    smart = smart_device_state(device.device_state, planned, now)
+    fields = vars(smart) | {
+        "planned_dispatches": tuple(
+            PlannedDispatchState(**vars(d)) for d in smart.planned_dispatches
+        )
+    }
+    return SmartEnergyDeviceState(
+        kraken_device_id=device.id,
+        **fields,
+        ev_unit_rate=ev_rate,
+        allowance_used_minutes=allowance.used_minutes,
+        allowance_left_minutes=allowance.left_minutes,
+        allowance_reached=allowance.reached,
+    )
+
+
+def _kwh(wh: object) -> float | None:
+    return None if wh is None else round(float(str(wh)) / 1000, 3)

@@ -1,0 +1,32 @@
+"""What the engine can be told: polling intervals, the allowance, tariff overrides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+from kraken_core.domain.allowance import AllowanceRule
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    poll_interval: timedelta = timedelta(minutes=1)
+    slow_state_interval: timedelta = timedelta(minutes=5)  # no device can receive dispatches
+    account_interval: timedelta = timedelta(minutes=60)
+    publication_poll: timedelta = timedelta(minutes=4)  # + jitter stays under 5 minutes
+    publication_time: time = time(16, 0)  # UK time tomorrow's day-ahead prices appear
+    jitter_s: tuple[float, float] = (5.0, 25.0)
+    backoff_cap: timedelta = timedelta(minutes=10)
+    # A live kind failing this long makes the devices that need it unavailable.
+    live_stale_after: timedelta = timedelta(minutes=15)
+    # Octopus caps smart charging: minutes of SMART dispatch per allowance day (0: no cap,
+    # older contracts) and the local time that day starts (not published; users report noon).
+    allowance_limit_minutes: int = 360
+    allowance_day_start: time = time(12, 0)
+    # Four-rate EV tariffs discount only the car: None detects it from the tariff code.
+    four_rate_ev: bool | None = None
+    ev_off_peak_rate: float | None = None  # p/kWh; None: the day's off-peak rate
+
+    @property
+    def allowance(self) -> AllowanceRule:
+        return AllowanceRule(self.allowance_limit_minutes, self.allowance_day_start)
