@@ -23,8 +23,12 @@ class KrakenBridgeApp extends Homey.App {
       log: (...args) => this.log(...args),
       onConnected: client => this._syncBridgeSettings(client),
     });
-    this.flowCards = new FlowCards({ homey: this.homey, connection: this.bridge, log: (...args) => this.log(...args) })
-      .register();
+    this.flowCards = new FlowCards({
+      homey: this.homey,
+      connection: this.bridge,
+      log: (...args) => this.log(...args),
+      error: (...args) => this.error(...args),
+    }).register();
     const url = this.homey.settings.get(SETTING_URL);
     const token = this.homey.settings.get(SETTING_TOKEN);
     if (url && token) {

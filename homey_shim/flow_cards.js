@@ -7,12 +7,18 @@
  * state; actions go to the bridge through its one client. A refusal from the bridge
  * (a 4xx with a `detail` sentence, e.g. Octopus's reason for refusing a boost) is
  * thrown as that sentence, which Homey shows to the person running the flow.
+ *
+ * The trigger remembers the windows it announced in each tariff device's store
+ * (FIRED_WINDOWS_STORE_KEY: argument key "2h/12h" → the window's end as the bridge sent
+ * it), so that an app restart inside a window does not announce it again. An entry
+ * leaves the store once its window has ended; the store goes with a deleted device.
  */
 
 const { CONDITIONS, ACTIONS, cheapestWindowQuery, cheapestWindowTokens } = require('./flow_maps');
 const { describeError, BridgeConfigError, BridgeHttpError } = require('./errors');
 
 const CHEAPEST_WINDOW_CARD = 'cheapest_window_starts';
+const FIRED_WINDOWS_STORE_KEY = 'cheapest_windows_fired';
 
 class FlowCards {
   /**
@@ -20,13 +26,17 @@ class FlowCards {
    * @param {object} options.homey
    * @param {import('./bridge_connection').BridgeConnection} options.connection
    * @param {(...args: any[]) => void} [options.log]
+   * @param {(...args: any[]) => void} [options.error]  for failures a person may need to see
    */
-  constructor({ homey, connection, log = () => {} }) {
+  constructor({ homey, connection, log = () => {}, error = log }) {
     this._homey = homey;
     this._connection = connection;
     this._log = log;
+    this._error = error;
     // bridge device id → Map(argument key → end of the window last fired for), so a
     // window fires once even when the next slot also starts "the cheapest window".
+    // Read from the device's store the first time, written back on every change; it
+    // still serves until a restart when the store cannot be written.
     this._firedWindows = new Map();
   }
 
@@ -65,16 +75,19 @@ class FlowCards {
   /**
    * At a new slot on a tariff device: for each argument set of the cheapest-window
    * trigger on this device, asks the bridge for the window and fires when it starts
-   * with this slot. `state` is the device's whole state after the change.
+   * with this slot, unless that argument set announced a window that has not ended
+   * yet. `state` is the device's whole state after the change.
    */
   async onSlotStarted(device, state) {
+    const slotStart = Date.parse(state.slot_start);
+    const fired = this._firedFor(device);
+    let unsaved = dropEnded(fired, slotStart);
     const card = this._homey.flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD);
     const argumentSets = await card.getArgumentValues(device);
     const keys = new Map();
     for (const args of argumentSets || []) keys.set(windowKey(args), args);
-    const fired = this._firedFor(device.bridgeDeviceId);
     for (const [key, args] of keys) {
-      if (fired.has(key) && Date.parse(state.slot_start) < Date.parse(fired.get(key))) continue; // inside a window already announced
+      if (fired.has(key)) continue; // inside a window already announced
       let answer;
       try {
         answer = await this._call(device, 'find_cheapest_window', cheapestWindowQuery(args, state));
@@ -82,21 +95,42 @@ class FlowCards {
         this._log(`cheapest window (${key}) for ${device.bridgeDeviceId}: ${err.message}`);
         continue;
       }
-      if (!answer || Date.parse(answer.start) !== Date.parse(state.slot_start)) continue;
+      if (!answer || Date.parse(answer.start) !== slotStart) continue;
       fired.set(key, answer.end);
+      await this._saveFired(device, fired); // before the trigger: a restart just after it must not fire it again
+      unsaved = false;
       await card.trigger(device, cheapestWindowTokens(answer, this._ctx()), { key })
         .catch(err => this._log(`trigger ${CHEAPEST_WINDOW_CARD} failed: ${err.message}`));
     }
+    if (unsaved) await this._saveFired(device, fired);
   }
 
-  /** Forgets a device (deleted). */
+  /** Forgets a device (deleted; Homey deletes its store with it). */
   forget(bridgeDeviceId) {
     this._firedWindows.delete(bridgeDeviceId);
   }
 
-  _firedFor(bridgeDeviceId) {
-    if (!this._firedWindows.has(bridgeDeviceId)) this._firedWindows.set(bridgeDeviceId, new Map());
-    return this._firedWindows.get(bridgeDeviceId);
+  /** The device's announced windows: from memory, or its store after an app restart. */
+  _firedFor(device) {
+    let fired = this._firedWindows.get(device.bridgeDeviceId);
+    if (!fired) {
+      fired = new Map();
+      const stored = device.getStoreValue(FIRED_WINDOWS_STORE_KEY);
+      if (stored && typeof stored === 'object' && !Array.isArray(stored)) {
+        for (const [key, end] of Object.entries(stored)) if (typeof end === 'string') fired.set(key, end);
+      }
+      this._firedWindows.set(device.bridgeDeviceId, fired);
+    }
+    return fired;
+  }
+
+  /** Writes the announced windows to the device's store; a failure is logged, never thrown. */
+  async _saveFired(device, fired) {
+    try {
+      await device.setStoreValue(FIRED_WINDOWS_STORE_KEY, Object.fromEntries(fired));
+    } catch (err) {
+      this._error(`remembering the cheapest windows of ${device.bridgeDeviceId} failed: ${err.message}`);
+    }
   }
 
   _cachedState(device) {
@@ -139,4 +173,20 @@ function windowKey(args) {
   return `${Number(args.duration)}h/${Number(args.range)}h`;
 }
 
-module.exports = { FlowCards, CHEAPEST_WINDOW_CARD, windowKey };
+/**
+ * Removes the windows that have ended by `slotStart` (ms), and any end that is not a
+ * time; returns whether it removed any.
+ */
+function dropEnded(fired, slotStart) {
+  let dropped = false;
+  for (const [key, end] of fired) {
+    const ends = Date.parse(end);
+    if (Number.isNaN(ends) || ends <= slotStart) {
+      fired.delete(key);
+      dropped = true;
+    }
+  }
+  return dropped;
+}
+
+module.exports = { FlowCards, CHEAPEST_WINDOW_CARD, FIRED_WINDOWS_STORE_KEY, windowKey };

@@ -230,6 +230,134 @@ test('the cheapest window trigger fires when the window the bridge finds starts 
   assert.equal(cards.fired('cheapest_window_starts').length, 1, 'still inside the window it announced');
 });
 
+/** The bridge's cheapest window for each duration (minutes); a test moves them as time passes. */
+function planWindows(bridge, windows) {
+  bridge.actionAnswers.find_cheapest_window = body => (windows[body.duration_minutes]
+    ? { status: 200, body: { average_unit_rate: 7.5, ...windows[body.duration_minutes] } }
+    : { status: 404, body: { detail: 'No window of that length has prices yet.' } });
+}
+
+/** The bridge moves `device` to the half-hour starting at `start`; resolves once the shim has handled it. */
+async function startSlot(bridge, device, start) {
+  const state = { slot_start: start, slot_end: new Date(Date.parse(start) + 1800000).toISOString().replace('.000Z', 'Z') };
+  const known = bridge.devices.get(device.bridgeDeviceId);
+  known.state = { ...known.state, ...state }; // what a reconnecting app is told (IMPORT.state stays as it is)
+  const slots = device.homey.flow.getDeviceTriggerCard('slot_changed').triggered;
+  const before = slots.length;
+  bridge.send('state', { device_id: device.bridgeDeviceId, state });
+  await waitFor(() => slots.length > before, { what: `the ${start} slot` });
+  await device.whenIdle();
+}
+
+/** Restarts the Homey app; resolves with the tariff device again once the bridge has sent its state. */
+async function restartApp(runtime) {
+  const [tariff] = await runtime.restart();
+  await waitFor(() => runtime.app.bridge.snapshot(IMPORT.id), { what: 'the bridge state after the restart' });
+  await tariff.whenIdle();
+  return tariff;
+}
+
+const STORE_KEY = 'cheapest_windows_fired';
+
+test('the cheapest window trigger remembers its window in the device store: a restart inside it does not fire it again', async t => {
+  const opened = await setup(t);
+  const { bridge, runtime, cards } = opened;
+  let { tariff } = opened;
+  const card = runtime.homey.flow.getDeviceTriggerCard('cheapest_window_starts');
+  card.argumentValues = [{ device: tariff, duration: 2, range: 12 }];
+  const fired = () => cards.tokens('cheapest_window_starts');
+
+  planWindows(bridge, { 120: { start: '2026-03-10T23:00:00Z', end: '2026-03-11T01:00:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-10T23:00:00Z');
+  assert.deepEqual(fired(), [{ start: '23:00', end: '01:00', average_price: 0.075 }]);
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), { '2h/12h': '2026-03-11T01:00:00Z' }, 'the window is in the store');
+
+  tariff = await restartApp(runtime);
+  assert.equal(card.argumentValues[0].device, tariff, 'the flow names the device as it is now');
+  // From 23:30 the bridge's cheapest two hours overlap the window already announced.
+  planWindows(bridge, { 120: { start: '2026-03-10T23:30:00Z', end: '2026-03-11T01:30:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-10T23:30:00Z');
+  assert.equal(fired().length, 1, 'the restarted app remembers the window it announced');
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), { '2h/12h': '2026-03-11T01:00:00Z' });
+
+  // 01:00: the window has ended; the next cheapest one starts at 02:00.
+  planWindows(bridge, { 120: { start: '2026-03-11T02:00:00Z', end: '2026-03-11T04:00:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-11T01:00:00Z');
+  assert.equal(fired().length, 1);
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), {}, 'an ended window leaves the store');
+
+  await startSlot(bridge, tariff, '2026-03-11T02:00:00Z');
+  assert.deepEqual(fired().at(-1), { start: '02:00', end: '04:00', average_price: 0.075 }, 'a later window fires');
+  assert.equal(fired().length, 2);
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), { '2h/12h': '2026-03-11T04:00:00Z' });
+  assert.deepEqual(runtime.homey.__errors, []);
+});
+
+test('two argument sets on one device fire and are remembered independently, across a restart', async t => {
+  const opened = await setup(t);
+  const { bridge, runtime, cards } = opened;
+  let { tariff } = opened;
+  const card = runtime.homey.flow.getDeviceTriggerCard('cheapest_window_starts');
+  card.argumentValues = [{ device: tariff, duration: 2, range: 12 }, { device: tariff, duration: 1, range: 6 }];
+  const ran = () => card.triggered.map(entry => entry.flowsRun.map(args => `${args.duration}h/${args.range}h`));
+
+  planWindows(bridge, {
+    120: { start: '2026-03-10T23:00:00Z', end: '2026-03-11T01:00:00Z' },
+    60: { start: '2026-03-10T23:30:00Z', end: '2026-03-11T00:30:00Z' },
+  });
+  await startSlot(bridge, tariff, '2026-03-10T23:00:00Z');
+  assert.deepEqual(ran(), [['2h/12h']]);
+  await startSlot(bridge, tariff, '2026-03-10T23:30:00Z');
+  assert.deepEqual(ran(), [['2h/12h'], ['1h/6h']], 'the 1 h window fires although the 2 h one is running');
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), { '2h/12h': '2026-03-11T01:00:00Z', '1h/6h': '2026-03-11T00:30:00Z' });
+
+  tariff = await restartApp(runtime);
+  // 00:30: the 1 h window has ended and a new one starts; the 2 h window is still running.
+  planWindows(bridge, {
+    120: { start: '2026-03-11T00:30:00Z', end: '2026-03-11T02:30:00Z' },
+    60: { start: '2026-03-11T00:30:00Z', end: '2026-03-11T01:30:00Z' },
+  });
+  await startSlot(bridge, tariff, '2026-03-11T00:30:00Z');
+  assert.deepEqual(ran(), [['2h/12h'], ['1h/6h'], ['1h/6h']]);
+  assert.deepEqual(cards.tokens('cheapest_window_starts').at(-1), { start: '00:30', end: '01:30', average_price: 0.075 });
+  assert.deepEqual(tariff.getStoreValue(STORE_KEY), { '2h/12h': '2026-03-11T01:00:00Z', '1h/6h': '2026-03-11T01:30:00Z' });
+});
+
+test('a device store that cannot be written does not stop the cheapest window trigger; the failure is logged', async t => {
+  const { bridge, runtime, tariff, cards } = await setup(t);
+  runtime.homey.flow.getDeviceTriggerCard('cheapest_window_starts').argumentValues = [{ device: tariff, duration: 2, range: 12 }];
+  tariff.failStoreWrites(new Error('the store is full'));
+
+  planWindows(bridge, { 120: { start: '2026-03-10T23:00:00Z', end: '2026-03-11T01:00:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-10T23:00:00Z');
+  assert.equal(cards.fired('cheapest_window_starts').length, 1, 'fired all the same');
+  assert.equal(tariff.getStoreValue(STORE_KEY), undefined);
+  assert.equal(runtime.homey.__errors.length, 1);
+  assert.match(runtime.homey.__errors[0], /import_tariff\.1900000000001.*the store is full/);
+
+  planWindows(bridge, { 120: { start: '2026-03-10T23:30:00Z', end: '2026-03-11T01:30:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-10T23:30:00Z');
+  assert.equal(cards.fired('cheapest_window_starts').length, 1, 'until a restart, the app remembers it anyway');
+});
+
+test('a deleted tariff device takes its cheapest windows with it; added again, it starts afresh', async t => {
+  const { bridge, runtime, tariff, cards } = await setup(t);
+  const card = runtime.homey.flow.getDeviceTriggerCard('cheapest_window_starts');
+  card.argumentValues = [{ device: tariff, duration: 2, range: 12 }];
+  planWindows(bridge, { 120: { start: '2026-03-10T23:00:00Z', end: '2026-03-11T01:00:00Z' } });
+  await startSlot(bridge, tariff, '2026-03-10T23:00:00Z');
+  assert.equal(cards.fired('cheapest_window_starts').length, 1);
+
+  await runtime.deleteDevice(tariff);
+  const again = await runtime.addDevice(IMPORT.kind, { name: IMPORT.name, data: { id: IMPORT.id } });
+  await again.whenIdle();
+  assert.equal(again.getStoreValue(STORE_KEY), undefined);
+  card.argumentValues = [{ device: again, duration: 2, range: 12 }];
+  planWindows(bridge, { 120: { start: '2026-03-10T23:30:00Z', end: '2026-03-11T01:00:00Z' } });
+  await startSlot(bridge, again, '2026-03-10T23:30:00Z');
+  assert.equal(cards.fired('cheapest_window_starts').length, 2, 'the new device announces its own window');
+});
+
 test('settings: a device\'s change goes to the bridge, the others show its answer, a refusal is in words', async t => {
   const { bridge, tariff, car } = await setup(t);
   await waitFor(() => car.getSetting('allowance_day_start') === '12:00', { what: 'the bridge settings on the devices' });

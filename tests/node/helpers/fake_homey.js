@@ -5,7 +5,8 @@
  * base classes, and a `homey` object (settings, flow cards, timers, i18n, clock) that
  * the tests build with createHomey(). Only what this app uses, with the SDK's
  * semantics where they matter (unknown flow card ids throw, setCapabilityValue on a
- * missing capability rejects, timers are cleared when the app is stopped).
+ * missing capability rejects, timers are cleared when the app is stopped, a device's
+ * store holds JSON copies and outlives an app restart: see HomeyRuntime.restart()).
  */
 
 const fs = require('fs');
@@ -63,15 +64,27 @@ class Device extends SimpleClass {
   }
 
   getStore() {
-    return { ...this.__store };
+    return jsonCopy(this.__store);
   }
 
+  /** Like Homey, the store holds JSON: what comes back is a copy of what was stored. */
   getStoreValue(key) {
-    return this.__store[key];
+    return jsonCopy(this.__store[key]);
   }
 
   async setStoreValue(key, value) {
-    this.__store[key] = value;
+    if (this.__storeWriteError) throw this.__storeWriteError;
+    this.__store[key] = jsonCopy(value);
+  }
+
+  async unsetStoreValue(key) {
+    if (this.__storeWriteError) throw this.__storeWriteError;
+    delete this.__store[key];
+  }
+
+  /** Test helper: every later store write rejects with `error` (null: writes work again). */
+  failStoreWrites(error) {
+    this.__storeWriteError = error;
   }
 
   getSettings() {
@@ -173,6 +186,10 @@ class FlowCard {
   }
 }
 
+function jsonCopy(value) {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
 function lookup(object, key) {
   return key.split('.').reduce((node, part) => (node && typeof node === 'object' ? node[part] : undefined), object);
 }
@@ -214,6 +231,7 @@ function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
     manifest,
     __errors: [],
     __timers: timers,
+    __flowCards: flowCards,
     settings,
     flow: {
       getDeviceTriggerCard: cardGetter('triggers', 'deviceTrigger'),

@@ -102,24 +102,63 @@ class HomeyRuntime {
    */
   async addDevice(driverId, { name, data, store = {}, settings = {}, capabilities }) {
     const driver = this.driver(driverId);
-    const DeviceClass = require(path.join(this.appDir, 'drivers', driverId, 'device.js'));
-    const device = new DeviceClass();
     const caps = capabilities || driver.manifest.capabilities;
-    Object.assign(device, {
-      homey: this.homey,
-      driver,
-      __name: name,
-      __data: data,
-      __store: { ...store },
-      __settings: { ...settings },
-      __capabilities: new Map(caps.map(id => [id, null])),
-      __available: true,
-      __unavailableMessage: null,
+    const device = this._createDevice(driver, {
+      name, data, store, settings, capabilities: new Map(caps.map(id => [id, null])),
     });
-    driver.__devices.push(device);
     await device.onInit();
     await device.onAdded();
     return device;
+  }
+
+  /**
+   * Deletes a device as a person does in the Homey app: onDeleted, then onUninit. Its
+   * store goes with it, and flows lose the cards that named it.
+   */
+  async deleteDevice(device) {
+    await device.onDeleted();
+    await device.onUninit();
+    const devices = device.driver.__devices;
+    devices.splice(devices.indexOf(device), 1);
+    for (const card of this.homey.__flowCards.values()) {
+      card.argumentValues = card.argumentValues.filter(args => args.device !== device);
+    }
+  }
+
+  /**
+   * Restarts the app as Homey does after an update, a crash or a Homey reboot: the app,
+   * its drivers and devices are stopped and built again (onInit, not onAdded). What
+   * Homey keeps survives: the app settings, and each device's name, data, store,
+   * settings and capability values; flows keep their cards and arguments, now naming
+   * the new device instances (each card's record of what it fired stays, so a test can
+   * count across the restart). Returns the new devices, in the order they were added.
+   */
+  async restart() {
+    const kept = [];
+    for (const driver of this.drivers.values()) {
+      for (const device of driver.__devices) kept.push({ driverId: driver.id, device });
+    }
+    kept.sort((a, b) => a.device.__addedOrder - b.device.__addedOrder);
+    await this.stop();
+    this.drivers = new Map();
+    await this.start();
+    const renewed = new Map();
+    for (const { driverId, device } of kept) {
+      const again = this._createDevice(this.driver(driverId), {
+        name: device.__name,
+        data: device.__data,
+        store: device.__store,
+        settings: device.__settings,
+        capabilities: new Map(device.__capabilities),
+      });
+      renewed.set(device, again);
+    }
+    for (const card of this.homey.__flowCards.values()) {
+      card.argumentValues = card.argumentValues.map(args => (renewed.has(args.device)
+        ? { ...args, device: renewed.get(args.device) } : args));
+    }
+    for (const device of renewed.values()) await device.onInit();
+    return [...renewed.values()];
   }
 
   async stop() {
@@ -129,7 +168,28 @@ class HomeyRuntime {
     if (this.app) await this.app.onUninit();
     this.homey.__clearTimers();
   }
+
+  _createDevice(driver, { name, data, store, settings, capabilities }) {
+    const DeviceClass = require(path.join(this.appDir, 'drivers', driver.id, 'device.js'));
+    const device = new DeviceClass();
+    Object.assign(device, {
+      homey: this.homey,
+      driver,
+      __name: name,
+      __data: data,
+      __store: JSON.parse(JSON.stringify(store)),
+      __settings: { ...settings },
+      __capabilities: capabilities,
+      __available: true,
+      __unavailableMessage: null,
+      __addedOrder: nextAddedOrder++,
+    });
+    driver.__devices.push(device);
+    return device;
+  }
 }
+
+let nextAddedOrder = 0;
 
 /** Resolves when `predicate()` is truthy, polling every 25 ms; rejects after timeoutMs. */
 async function waitFor(predicate, { timeoutMs = 10000, what = 'condition' } = {}) {
