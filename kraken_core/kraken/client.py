@@ -151,7 +151,6 @@ class KrakenClient:
         graphql_url: str = OCTOPUS_GRAPHQL_URL,
         rest_url: str = OCTOPUS_REST_URL,
         backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL,
-        http: httpx.AsyncClient | None = None,
         timeout_s: float = 20.0,
         retry_attempts: int | None = None,
         retry: RetryPolicy | None = None,
@@ -166,8 +165,9 @@ class KrakenClient:
         self._rest_url = rest_url if rest_url.endswith("/") else rest_url + "/"
         self._timeout_s = timeout_s
         self._timeout = httpx.Timeout(timeout_s)
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(
+        # REST rates only: GraphQL goes through gql's transport, which makes its own httpx
+        # client (see _gql_session) with the same transport settings and timeout.
+        self._http = httpx.AsyncClient(
             timeout=self._timeout, headers={"User-Agent": USER_AGENT}, transport=_transport()
         )
         self._rest_auth = httpx.BasicAuth(api_key, "")
@@ -204,8 +204,7 @@ class KrakenClient:
                 await client.close_async()  # type: ignore[no-untyped-call]
         self._gql.clear()
         self._gql_sessions.clear()
-        if self._own_http:
-            await self._http.aclose()
+        await self._http.aclose()
 
     async def _gql_session(self, url: str) -> AsyncClientSession:
         session = self._gql_sessions.get(url)
