@@ -35,11 +35,7 @@ from kraken_core.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
 from kraken_core.kraken.classify import (
-    AUTH_CODES,
     EXPIRED_TOKEN,
-    NO_DATA_CODES,
-    THROTTLE_CODES,
-    THROTTLE_PAUSE,
     classify_graphql_errors,
     classify_http_status,
 )
@@ -65,21 +61,6 @@ from kraken_core.kraken.models import (
     as_utc_z,
     parse_answer,
 )
-
-__all__ = [
-    "AUTH_CODES",
-    "EXPIRED_TOKEN",
-    "NO_DATA_CODES",
-    "OCTOPUS_BACKEND_GRAPHQL_URL",
-    "OCTOPUS_GRAPHQL_URL",
-    "OCTOPUS_REST_URL",
-    "THROTTLE_CODES",
-    "THROTTLE_PAUSE",
-    "KrakenClient",
-    "RetryPolicy",
-    "classify_graphql_errors",
-    "classify_http_status",
-]
 
 log = logging.getLogger(__name__)
 
