@@ -48,11 +48,13 @@ from kraken_core.kraken.errors import (
     KrakenUpstreamError,
 )
 from kraken_core.kraken.models import (
+    DAYS_OF_WEEK,
     Account,
     CompletedDispatch,
     KrakenToken,
     OctoplusAccountInfo,
     PlannedDispatch,
+    PreferenceSchedule,
     RatePage,
     RateRow,
     SavingSessions,
@@ -76,7 +78,6 @@ USER_AGENT = f"kraken-bridge-homey/{__version__}"
 Fuel = Literal["electricity", "gas"]
 RateRegister = Literal["standard", "day", "night"]
 PREFERRED_PAYMENT_METHOD = "DIRECT_DEBIT"
-DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
 
 #: A backfill asks for at most this long a range per request (about 360 rows each).
@@ -108,16 +109,6 @@ class RetryPolicy:
         """The wait before retry number ``retry`` (1 for the first retry)."""
         base = min(self.wait_max_s, self.wait_initial_s * 2 ** (retry - 1))
         return timedelta(seconds=base + rng.uniform(0, self.wait_jitter_s))
-
-
-@dataclass(frozen=True)
-class PreferenceSchedule:
-    """One weekday of a charge target: ready by ``ready_by`` at ``max_value`` (e.g. 80 %)."""
-
-    day_of_week: str
-    ready_by: time
-    max_value: float
-    min_value: float | None = None
 
 
 class KrakenClient:
@@ -805,15 +796,19 @@ def check_preference_schedules(schedules: list[PreferenceSchedule]) -> None:
     if sorted(day.day_of_week for day in schedules) != sorted(DAYS_OF_WEEK):
         raise ValueError("give one schedule for each of the seven days, MONDAY to SUNDAY")
     for day in schedules:
+        if day.max_value is None:
+            raise ValueError(f"{day.day_of_week}: give a target (max_value) for the day")
         ready_by = day.ready_by
         if (
-            not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
+            ready_by.tzinfo is not None  # schema, PreferencesScheduleInput.time: "HH:MM"
+            or not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
             or ready_by.minute % 30
             or (ready_by.second or ready_by.microsecond)
         ):
             raise ValueError(
                 f"{day.day_of_week}: the ready-by time must be 04:00 to 11:00 in 30-minute "
-                f"steps, not {ready_by.strftime('%H:%M')}"
+                f"steps, without a time zone, not "
+                f"{ready_by.isoformat(timespec='minutes')}"
             )
 
 
