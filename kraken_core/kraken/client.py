@@ -691,6 +691,12 @@ class KrakenClient:
                 operation=operation,
                 code="timeout",
             )
+        if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
+            return KrakenUpstreamError(
+                f"The connection to Kraken broke during {operation} ({type(cause).__name__}); "
+                "the bridge will try again.",
+                operation=operation,
+            )
         return KrakenUpstreamError(
             f"Could not reach Kraken for {operation}: "
             f"{type(cause).__name__ if cause else 'connection failed'} "
@@ -716,11 +722,38 @@ class KrakenClient:
             "page_size": str(self._rest_page_size),
         }
         rows: list[RateRow] = []
+        followed: set[str] = set()
         while url is not None:
             page = await self._send(resource, partial(self._get_page, resource, url, params))
             rows.extend(page.results)
-            url, params = page.next, None
+            url, params = self._next_page(resource, page.next, followed), None
         return rows
+
+    def _next_page(self, resource: str, next_url: str | None, followed: set[str]) -> str | None:
+        """A page's ``next`` link, followed only under our REST address and only once.
+
+        The request carries the API key (HTTP Basic), so a link to another host, or to
+        plain HTTP, is never followed (Octopus's links stay under its base URL, which is
+        HTTPS only: developer.octopus.energy/rest/guides/api-basics); a link back to a
+        page already read would go on until the budget is spent.
+        """
+        if next_url is None:
+            return None
+        if not next_url.startswith(self._rest_url):
+            raise KrakenError(
+                f"Kraken's {resource} answer points its next page at {_origin(next_url)}, "
+                f"outside {self._rest_url}; the bridge does not follow it, as it would send "
+                "your API key there.",
+                operation=resource,
+            )
+        if next_url in followed:
+            raise KrakenError(
+                f"Kraken's {resource} answer goes round in a circle (its next page is one it "
+                "already gave); the bridge stops there.",
+                operation=resource,
+            )
+        followed.add(next_url)
+        return next_url
 
     async def _get_page(
         self, resource: str, url: str, params: Mapping[str, str] | None
@@ -814,6 +847,16 @@ def check_preference_schedules(schedules: list[PreferenceSchedule]) -> None:
 
 def _parsed_list(model: type[M], data: dict[str, Any], operation: str) -> list[M]:
     return [parse_answer(model, item, operation=operation) for item in data.get(operation) or []]
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, without whatever else it carries."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an address that is not a URL"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
 
 
 def _json_or_none(response: httpx.Response) -> Any:
