@@ -289,11 +289,13 @@ async def test_next_links_that_go_round_in_a_circle_stop_at_the_first_repeat(
     kraken: respx.MockRouter,
 ) -> None:
     page_2, page_3 = RATES + "?page=2", RATES + "?page=3"
+    by_page = {
+        "": rates_page(page_2, rate_row(START, 20.0)),
+        "2": rates_page(page_3, rate_row(START + timedelta(minutes=30), 21.0)),
+        "3": rates_page(page_2, rate_row(START + timedelta(minutes=60), 22.0)),  # back to 2
+    }
     pages = kraken.get(url__startswith=RATES).mock(
-        side_effect=lambda request: {
-            "2": rates_page(page_3, rate_row(START + timedelta(minutes=30), 21.0)),
-            "3": rates_page(page_2, rate_row(START + timedelta(minutes=60), 22.0)),
-        }.get(request.url.params.get("page", ""), rates_page(page_2, rate_row(START, 20.0)))
+        side_effect=lambda request: by_page[request.url.params.get("page", "")]
     )
 
     async with kraken_client() as client:
