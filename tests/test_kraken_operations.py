@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from kraken_core.clock import SimulatedClock
-from kraken_core.kraken.client import KrakenClient, PreferenceSchedule
+from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenActionRefused
+from kraken_core.kraken.models import DAYS_OF_WEEK, DayOfWeek, PreferenceSchedule
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import bundled_scenario_path, load_scenario
 from tests.kraken_harness import client_against
 
 API_KEY = "sk_live_operations_test_key"
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 
 
 class Session:
@@ -214,8 +214,8 @@ async def test_unplugged_car_with_spurious_dispatches_and_preferences() -> None:
     ]
     assert car.preferences is not None
     assert car.preferences.schedules is not None
-    assert {(p.day_of_week, p.time, p.max) for p in car.preferences.schedules} == {
-        (day, "07:30", 80.0) for day in WEEK
+    assert {(p.day_of_week, p.ready_by, p.max_value) for p in car.preferences.schedules} == {
+        (day, time(7, 30), 80.0) for day in DAYS_OF_WEEK
     }
 
 
@@ -299,25 +299,36 @@ async def test_suspending_smart_control_blocks_boosts_until_resumed() -> None:
     assert boosted.status.current_state == "BOOSTING"
 
 
+def ninety_percent(day: DayOfWeek, ready_by: time) -> PreferenceSchedule:
+    return PreferenceSchedule(day_of_week=day, ready_by=ready_by, max_value=90.0, min_value=None)
+
+
 async def test_charge_target_is_set_for_the_whole_week_and_read_back() -> None:
-    week = [PreferenceSchedule(day, time(6, 30), 90.0) for day in WEEK]
+    week = [ninety_percent(day, time(6, 30)) for day in DAYS_OF_WEEK]
     async with session("iog_unplugged_spurious_dispatch") as s:
         (car,) = await s.client.devices()
         answered = await s.client.set_device_preferences(car.id, week)
         read_back = await s.client.device(car.id)
         with pytest.raises(ValueError, match="04:00 to 11:00 in 30-minute steps"):
             await s.client.set_device_preferences(
-                car.id, [PreferenceSchedule(day, time(12, 0), 90.0) for day in WEEK]
+                car.id, [ninety_percent(day, time(12, 0)) for day in DAYS_OF_WEEK]
             )
         with pytest.raises(ValueError, match="each of the seven days"):
             await s.client.set_device_preferences(car.id, week[:5])
+        with pytest.raises(ValueError, match=r"without a time zone, not 06:30\+00:00"):
+            await s.client.set_device_preferences(
+                car.id, [ninety_percent(day, time(6, 30, tzinfo=UTC)) for day in DAYS_OF_WEEK]
+            )
+        no_target = [day.model_copy(update={"max_value": None}) for day in week]
+        with pytest.raises(ValueError, match="MONDAY: give a target"):
+            await s.client.set_device_preferences(car.id, no_target)
         sent = s.simulator.request_counts["setDevicePreferences"]
 
     for device in (answered, read_back):
         assert device.preferences is not None
         assert device.preferences.schedules is not None
-        assert {(p.day_of_week, p.time, p.max) for p in device.preferences.schedules} == {
-            (day, "06:30", 90.0) for day in WEEK
+        assert {(p.day_of_week, p.ready_by, p.max_value) for p in device.preferences.schedules} == {
+            (day, time(6, 30), 90.0) for day in DAYS_OF_WEEK
         }
     assert sent == 1  # the invalid weeks never left the bridge
 

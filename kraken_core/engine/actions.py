@@ -29,8 +29,8 @@ from kraken_core.domain.timeline import slot_start
 from kraken_core.engine.engine import Engine
 from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.engine.tariffs import rate_window
-from kraken_core.kraken.client import DAYS_OF_WEEK, PreferenceSchedule
 from kraken_core.kraken.errors import KrakenActionRefused, KrakenError
+from kraken_core.kraken.models import DAYS_OF_WEEK, PreferenceSchedule
 
 SMART_ACTIONS = (
     "boost",
@@ -119,7 +119,12 @@ async def _ask_octopus(
             ready_by, target = body.ready_by, float(body.target_percent)
             await client.set_device_preferences(
                 kraken_id,
-                [PreferenceSchedule(day, ready_by, target) for day in DAYS_OF_WEEK],
+                [
+                    PreferenceSchedule(
+                        day_of_week=day, ready_by=ready_by, max_value=target, min_value=None
+                    )
+                    for day in DAYS_OF_WEEK
+                ],
             )
             message = f"Charge target set: {target:g} % by {ready_by:%H:%M} every day."
     except KrakenActionRefused as exc:

@@ -3,6 +3,8 @@
 Kraken's limits are per account and shared with the Octopus app, so the bridge keeps
 its own count and refuses to send a request that would exceed it. The window slides on
 the injected clock (not the event loop's), so a simulated day obeys the same limits.
+Our own, not aiolimiter's: that one runs on the event loop's clock, which a simulated
+day cannot drive.
 """
 
 from __future__ import annotations

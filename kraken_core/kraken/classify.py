@@ -8,7 +8,7 @@ token, so no message can carry one.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -151,13 +151,21 @@ def classify_http_status(
 
 
 def retry_at_from_header(retry_after: str | None, now: datetime) -> datetime:
-    """When a ``Retry-After`` header (seconds or an HTTP date) allows the next request."""
+    """When a ``Retry-After`` header (seconds or an HTTP date) allows the next request.
+
+    Always UTC-aware and never before ``now``: a date already past means "now".
+    """
     if retry_after:
         value = retry_after.strip()
         if value.isdigit():
             return now + timedelta(seconds=int(value))
         try:
-            return parsedate_to_datetime(value)
+            when = parsedate_to_datetime(value)
         except (TypeError, ValueError):
-            pass
+            return now + THROTTLE_PAUSE
+        # An HTTP date is always GMT (RFC 9110, 5.6.7), but email.utils reads a "-0000"
+        # zone as unknown and answers a naive time.
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(when.astimezone(UTC), now)
     return now + THROTTLE_PAUSE

@@ -35,11 +35,7 @@ from kraken_core.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
 from kraken_core.kraken.classify import (
-    AUTH_CODES,
     EXPIRED_TOKEN,
-    NO_DATA_CODES,
-    THROTTLE_CODES,
-    THROTTLE_PAUSE,
     classify_graphql_errors,
     classify_http_status,
 )
@@ -52,11 +48,13 @@ from kraken_core.kraken.errors import (
     KrakenUpstreamError,
 )
 from kraken_core.kraken.models import (
+    DAYS_OF_WEEK,
     Account,
     CompletedDispatch,
     KrakenToken,
     OctoplusAccountInfo,
     PlannedDispatch,
+    PreferenceSchedule,
     RatePage,
     RateRow,
     SavingSessions,
@@ -65,21 +63,6 @@ from kraken_core.kraken.models import (
     as_utc_z,
     parse_answer,
 )
-
-__all__ = [
-    "AUTH_CODES",
-    "EXPIRED_TOKEN",
-    "NO_DATA_CODES",
-    "OCTOPUS_BACKEND_GRAPHQL_URL",
-    "OCTOPUS_GRAPHQL_URL",
-    "OCTOPUS_REST_URL",
-    "THROTTLE_CODES",
-    "THROTTLE_PAUSE",
-    "KrakenClient",
-    "RetryPolicy",
-    "classify_graphql_errors",
-    "classify_http_status",
-]
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +78,6 @@ USER_AGENT = f"kraken-bridge-homey/{__version__}"
 Fuel = Literal["electricity", "gas"]
 RateRegister = Literal["standard", "day", "night"]
 PREFERRED_PAYMENT_METHOD = "DIRECT_DEBIT"
-DAYS_OF_WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
 READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
 
 #: A backfill asks for at most this long a range per request (about 360 rows each).
@@ -129,16 +111,6 @@ class RetryPolicy:
         return timedelta(seconds=base + rng.uniform(0, self.wait_jitter_s))
 
 
-@dataclass(frozen=True)
-class PreferenceSchedule:
-    """One weekday of a charge target: ready by ``ready_by`` at ``max_value`` (e.g. 80 %)."""
-
-    day_of_week: str
-    ready_by: time
-    max_value: float
-    min_value: float | None = None
-
-
 class KrakenClient:
     """Talks to Kraken (or the simulator) for one account."""
 
@@ -151,7 +123,6 @@ class KrakenClient:
         graphql_url: str = OCTOPUS_GRAPHQL_URL,
         rest_url: str = OCTOPUS_REST_URL,
         backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL,
-        http: httpx.AsyncClient | None = None,
         timeout_s: float = 20.0,
         retry_attempts: int | None = None,
         retry: RetryPolicy | None = None,
@@ -166,8 +137,9 @@ class KrakenClient:
         self._rest_url = rest_url if rest_url.endswith("/") else rest_url + "/"
         self._timeout_s = timeout_s
         self._timeout = httpx.Timeout(timeout_s)
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(
+        # REST rates only: GraphQL goes through gql's transport, which makes its own httpx
+        # client (see _gql_session) with the same transport settings and timeout.
+        self._http = httpx.AsyncClient(
             timeout=self._timeout, headers={"User-Agent": USER_AGENT}, transport=_transport()
         )
         self._rest_auth = httpx.BasicAuth(api_key, "")
@@ -204,8 +176,7 @@ class KrakenClient:
                 await client.close_async()  # type: ignore[no-untyped-call]
         self._gql.clear()
         self._gql_sessions.clear()
-        if self._own_http:
-            await self._http.aclose()
+        await self._http.aclose()
 
     async def _gql_session(self, url: str) -> AsyncClientSession:
         session = self._gql_sessions.get(url)
@@ -720,6 +691,12 @@ class KrakenClient:
                 operation=operation,
                 code="timeout",
             )
+        if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
+            return KrakenUpstreamError(
+                f"The connection to Kraken broke during {operation} ({type(cause).__name__}); "
+                "the bridge will try again.",
+                operation=operation,
+            )
         return KrakenUpstreamError(
             f"Could not reach Kraken for {operation}: "
             f"{type(cause).__name__ if cause else 'connection failed'} "
@@ -745,11 +722,38 @@ class KrakenClient:
             "page_size": str(self._rest_page_size),
         }
         rows: list[RateRow] = []
+        followed: set[str] = set()
         while url is not None:
             page = await self._send(resource, partial(self._get_page, resource, url, params))
             rows.extend(page.results)
-            url, params = page.next, None
+            url, params = self._next_page(resource, page.next, followed), None
         return rows
+
+    def _next_page(self, resource: str, next_url: str | None, followed: set[str]) -> str | None:
+        """A page's ``next`` link, followed only under our REST address and only once.
+
+        The request carries the API key (HTTP Basic), so a link to another host, or to
+        plain HTTP, is never followed (Octopus's links stay under its base URL, which is
+        HTTPS only: developer.octopus.energy/rest/guides/api-basics); a link back to a
+        page already read would go on until the budget is spent.
+        """
+        if next_url is None:
+            return None
+        if not next_url.startswith(self._rest_url):
+            raise KrakenError(
+                f"Kraken's {resource} answer points its next page at {_origin(next_url)}, "
+                f"outside {self._rest_url}; the bridge does not follow it, as it would send "
+                "your API key there.",
+                operation=resource,
+            )
+        if next_url in followed:
+            raise KrakenError(
+                f"Kraken's {resource} answer goes round in a circle (its next page is one it "
+                "already gave); the bridge stops there.",
+                operation=resource,
+            )
+        followed.add(next_url)
+        return next_url
 
     async def _get_page(
         self, resource: str, url: str, params: Mapping[str, str] | None
@@ -825,20 +829,34 @@ def check_preference_schedules(schedules: list[PreferenceSchedule]) -> None:
     if sorted(day.day_of_week for day in schedules) != sorted(DAYS_OF_WEEK):
         raise ValueError("give one schedule for each of the seven days, MONDAY to SUNDAY")
     for day in schedules:
+        if day.max_value is None:
+            raise ValueError(f"{day.day_of_week}: give a target (max_value) for the day")
         ready_by = day.ready_by
         if (
-            not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
+            ready_by.tzinfo is not None  # schema, PreferencesScheduleInput.time: "HH:MM"
+            or not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
             or ready_by.minute % 30
             or (ready_by.second or ready_by.microsecond)
         ):
             raise ValueError(
                 f"{day.day_of_week}: the ready-by time must be 04:00 to 11:00 in 30-minute "
-                f"steps, not {ready_by.strftime('%H:%M')}"
+                f"steps, without a time zone, not "
+                f"{ready_by.isoformat(timespec='minutes')}"
             )
 
 
 def _parsed_list(model: type[M], data: dict[str, Any], operation: str) -> list[M]:
     return [parse_answer(model, item, operation=operation) for item in data.get(operation) or []]
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, without whatever else it carries."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "an address that is not a URL"
+    port = f":{parsed.port}" if parsed.port is not None else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
 
 
 def _json_or_none(response: httpx.Response) -> Any:

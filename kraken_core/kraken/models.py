@@ -7,9 +7,9 @@ under us and is reported as :class:`KrakenSchemaError` naming the field.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -103,11 +103,24 @@ class DeviceStatus(WireModel):
     is_suspended: bool | None = Field(alias="isSuspended")
 
 
+#: Kraken's ``DayOfWeek`` enum (schema: ``enum DayOfWeek``), Monday first.
+DayOfWeek = Literal["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+DAYS_OF_WEEK: tuple[DayOfWeek, ...] = get_args(DayOfWeek)
+
+
 class PreferenceSchedule(WireModel):
-    day_of_week: str = Field(alias="dayOfWeek")
-    time: str
-    min: float | None
-    max: float | None
+    """One weekday of a charge target: ready by ``ready_by`` at ``max_value`` (e.g. 80 %).
+
+    Read from a device's ``preferences.schedules`` and sent back, all seven days at once,
+    by :meth:`KrakenClient.set_device_preferences`. ``ready_by`` is a wall-clock time of
+    day (Kraken's ``Time``, ``HH:MM``). Kraken may answer ``max: null`` for a device
+    without a target, but a schedule sent needs one; ``min`` is null for a car.
+    """
+
+    day_of_week: DayOfWeek = Field(alias="dayOfWeek")
+    ready_by: time = Field(alias="time")
+    max_value: float | None = Field(alias="max")
+    min_value: float | None = Field(alias="min")
 
 
 class DevicePreferences(WireModel):

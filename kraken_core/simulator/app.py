@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from inspect import isawaitable
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -61,6 +61,7 @@ from kraken_core.simulator.rates import (
     served_rows,
 )
 from kraken_core.simulator.scenario import (
+    DayOfWeek,
     Device,
     Dispatch,
     Fault,
@@ -76,7 +77,6 @@ REFRESH_TOKEN_LIFETIME = timedelta(days=7)
 #: A boost the simulator grants charges for this long (Kraken: until the target is met).
 BOOST_LENGTH = timedelta(hours=1)
 READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
-DAYS_OF_WEEK = {"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"}
 _NOT_YET_LIVE = {
     "AUTHENTICATION_PENDING",
     "AUTHENTICATION_FAILED",
@@ -239,7 +239,7 @@ class Simulator:
         """``setDevicePreferences``: all seven days, ready-by 04:00-11:00 in 30-minute steps."""
         schedules = given.get("schedules") or []
         days = [schedule["dayOfWeek"] for schedule in schedules]
-        if sorted(days) != sorted(DAYS_OF_WEEK):
+        if sorted(days) != sorted(get_args(DayOfWeek)):
             raise GraphQLError(
                 "Schedules must be provided for all seven days of the week.",
                 extensions={"errorType": "VALIDATION", "errorClass": "VALIDATION"},

@@ -336,7 +336,9 @@ class TimelineEntry(_Strict):
     boostChargeRefusalReasons: list[BoostRefusal] | None = None
 
 
-class PreferenceSchedule(_Strict):
+class WeekdayPreference(_Strict):
+    """One entry of ``devices[].preferences.schedules``: a weekday's ready-by and target."""
+
     dayOfWeek: DayOfWeek
     time: str = Field(pattern=r"^\d\d:\d\d(:\d\d)?$")
     min: float | None = None
@@ -351,7 +353,7 @@ class Preferences(_Strict):
     targetType: Literal[
         "ABSOLUTE_STATE_OF_CHARGE", "RELATIVE_STATE_OF_CHARGE", "ABSOLUTE_TEMPERATURE"
     ] = "ABSOLUTE_STATE_OF_CHARGE"
-    schedules: list[PreferenceSchedule] = Field(default_factory=list)
+    schedules: list[WeekdayPreference] = Field(default_factory=list)
 
 
 class CompletedDispatch(_Strict):
