@@ -20,7 +20,7 @@ from kraken_core.simulator.server import run_simulator
 from tests.bridge_process import SCENARIOS
 
 EVENING = SCENARIOS / "iog_evening_smart_dispatch.json"
-DOMAIN = SCENARIOS / "domain"
+DOMAIN = SCENARIOS  # the domain scenarios (those with an .expected.json) sit with the rest
 CAR = "smart_energy_device.dev-1"
 
 
