@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.bridge_process import SCENARIOS, running_bridge
+from tests.helpers.bridge_process import SCENARIOS, running_bridge
 from tests.test_bridge_production import API_KEY, simulator_process
 
 CAR = "smart_energy_device.dev-1"

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from kraken_core.engine.events import EventBus
-from tests.bridge_process import BRIDGE, SCENARIOS, running_bridge
+from tests.helpers.bridge_process import BRIDGE, SCENARIOS, running_bridge
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")
 API_KEY = "sk_live_0123456789abcdefSECRET"

@@ -14,7 +14,7 @@ from kraken_core.cli import scenario_service
 from kraken_core.clock import SimulatedClock
 from kraken_core.service import Service
 from kraken_core.simulator.scenario import load_scenario
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 
 IMPORT = "import_tariff.1900000000001"
 

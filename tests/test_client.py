@@ -17,8 +17,8 @@ from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenAuthError, KrakenThrottled, KrakenUpstreamError
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import parse_scenario
-from tests.bridge_process import SCENARIOS
-from tests.kraken_harness import client_against
+from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.kraken_harness import client_against
 
 API_KEY = "sk_live_secret_key_that_must_not_leak"
 

@@ -19,7 +19,7 @@ from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.service import Service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import parse_scenario
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 from tests.test_engine_triggers import running
 
 DAY = SCENARIOS / "iog_day_plugged_18_to_04.json"

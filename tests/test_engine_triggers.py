@@ -17,7 +17,7 @@ from kraken_core.service import Service, open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import Scenario, load_scenario
 from kraken_core.simulator.server import run_simulator
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 
 EVENING = SCENARIOS / "iog_evening_smart_dispatch.json"
 DOMAIN = SCENARIOS  # the domain scenarios (those with an .expected.json) sit with the rest

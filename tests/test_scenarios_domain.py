@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.bridge_process import BRIDGE, SCENARIOS
+from tests.helpers.bridge_process import BRIDGE, SCENARIOS
 
 EXPECTATIONS = sorted(SCENARIOS.glob("*.expected.json"))
 CHECKS = [

@@ -23,7 +23,7 @@ from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import ScenarioError, load_scenario
 from kraken_core.simulator.server import RunningSimulator, run_simulator
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 
 SCENARIO = SCENARIOS / "agile_to_iog_1900.json"
 ACCOUNT = "A-0E2E0003"
