@@ -5,19 +5,15 @@ and the allowance settings."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from kraken_core.clock import SimulatedClock
 from kraken_core.engine.poller import EngineSettings
-from kraken_core.service import Service, open_service
-from kraken_core.simulator.app import Simulator
-from kraken_core.simulator.scenario import Scenario, load_scenario
-from kraken_core.simulator.server import run_simulator
+from kraken_core.service import Service
+from kraken_core.simulator.scenario import load_scenario
 from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.service_harness import running
 
 EVENING = SCENARIOS / "iog_evening_smart_dispatch.json"
 DOMAIN = SCENARIOS  # the domain scenarios (those with an .expected.json) sit with the rest
@@ -26,33 +22,6 @@ CAR = "smart_energy_device.dev-1"
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-@asynccontextmanager
-async def running(
-    scenario: Scenario,
-    data_dir: Path,
-    settings: EngineSettings | None = None,
-    *,
-    keep_request_log: bool = False,
-) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
-    """The simulator on ``scenario`` and the whole service against it, on one
-    simulated clock."""
-    clock = SimulatedClock(scenario.start)
-    simulator = Simulator(scenario, clock, keep_request_log=keep_request_log)
-    async with (
-        run_simulator(simulator) as sim,
-        open_service(
-            clock=clock,
-            api_key="sk_test_triggers",
-            account_number=scenario.account.number,
-            graphql_url=sim.graphql_url,
-            rest_url=sim.rest_url,
-            data_dir=data_dir,
-            engine_settings=settings,
-        ) as service,
-    ):
-        yield simulator, service, clock
 
 
 def triggers(service: Service) -> list[dict[str, Any]]:
