@@ -7,8 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.bridge_process import SCENARIOS, running_bridge
-from tests.test_bridge_production import API_KEY, simulator_process
+from tests.helpers.bridge_process import API_KEY, SCENARIOS, running_bridge, simulator_process
 
 CAR = "smart_energy_device.dev-1"
 IMPORT = "import_tariff.1900000000001"

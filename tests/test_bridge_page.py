@@ -29,8 +29,8 @@ from kraken_core.domain.efficiency import SlotEnergy, price_slot
 from kraken_core.domain.timeline import SLOT, day_slots, local_day
 from kraken_core.store.db import Store
 from kraken_core.store.history import HistoryStore, SlotPrices
-from tests.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
-from tests.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
+from tests.helpers.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
+from tests.helpers.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
 
 SCENARIO = str(SCENARIOS / "iog_page_boost_dispatch_unplugged.json")
 ARTIFACTS = REPO / "test-artifacts"

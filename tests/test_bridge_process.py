@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.bridge_process import SCENARIOS, running_bridge
+from tests.helpers.bridge_process import SCENARIOS, running_bridge
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")
 IMPORT_ID = "import_tariff.1900000000001"
@@ -88,7 +88,7 @@ def test_event_stream_starts_with_every_devices_full_state(tmp_path: Path) -> No
 def test_serve_without_an_account_says_what_to_set(tmp_path: Path) -> None:
     import subprocess
 
-    from tests.bridge_process import BRIDGE
+    from tests.helpers.bridge_process import BRIDGE
 
     result = subprocess.run(
         [str(BRIDGE), "serve", "--data-dir", str(tmp_path)],

@@ -8,17 +8,20 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from kraken_core.api.events import EventBus
-from tests.bridge_process import BRIDGE, SCENARIOS, running_bridge
+from tests.helpers.bridge_process import (
+    API_KEY,
+    BRIDGE,
+    SCENARIOS,
+    running_bridge,
+    simulator_process,
+)
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")
-API_KEY = "sk_live_0123456789abcdefSECRET"
 
 
 def read_events(
@@ -42,25 +45,6 @@ def read_events(
                 break
         assert time.monotonic() < deadline, f"only {len(events)} events arrived"
     return events
-
-
-@contextmanager
-def simulator_process(tmp_path: Path) -> Iterator[str]:
-    """``kraken-bridge simulate`` as a stand-in for Octopus; yields its base URL."""
-    process = subprocess.Popen(
-        [str(BRIDGE), "simulate", "--scenario", SCENARIO],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("Simulator: "), first
-        yield first.split(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_real_account_mode_key_from_a_file_never_shows_up(tmp_path: Path) -> None:

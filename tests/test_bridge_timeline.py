@@ -13,9 +13,8 @@ from kraken_core.cli import scenario_service
 from kraken_core.clock import SimulatedClock
 from kraken_core.service import Service
 from kraken_core.simulator.scenario import load_scenario
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 
-DOMAIN = SCENARIOS / "domain"
 IMPORT = "import_tariff.1900000000001"
 
 
@@ -41,7 +40,7 @@ def slot_of(body: dict[str, Any], start: str) -> tuple[Any, ...]:
 
 
 async def test_smart_dispatch_past_the_allowance_is_a_band_that_does_not_count() -> None:
-    scenario = load_scenario(DOMAIN / "iog_allowance_crossed_mid_slot.json")
+    scenario = load_scenario(SCENARIOS / "iog_allowance_crossed_mid_slot.json")
     clock = SimulatedClock(scenario.start)
     async with scenario_service(scenario, clock) as (_, service):
         await service.engine.run_until(clock, at("2026-03-10T19:20:00Z"))
@@ -72,7 +71,7 @@ async def test_smart_dispatch_past_the_allowance_is_a_band_that_does_not_count()
 async def test_a_clock_change_day_has_its_own_number_of_slots(
     name: str, day: date, count: int, missing: str | None, twice: str | None
 ) -> None:
-    scenario = load_scenario(DOMAIN / f"{name}.json")
+    scenario = load_scenario(SCENARIOS / f"{name}.json")
     clock = SimulatedClock(scenario.start)
     async with scenario_service(scenario, clock) as (_, service):
         await service.engine.run_until(clock, scenario.start)

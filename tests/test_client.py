@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from kraken_core.clock import SimulatedClock
-from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenAuthError, KrakenThrottled, KrakenUpstreamError
-from kraken_core.simulator.app import Simulator
-from kraken_core.simulator.scenario import parse_scenario
-from tests.bridge_process import SCENARIOS
-from tests.kraken_harness import client_against
-
-API_KEY = "sk_live_secret_key_that_must_not_leak"
-
-
-def scenario(faults: list[dict[str, Any]] | None = None) -> Simulator:
-    raw = json.loads((SCENARIOS / "iog_evening_smart_dispatch.json").read_text())
-    raw["faults"] = faults or []
-    parsed = parse_scenario(json.dumps(raw))
-    return Simulator(parsed, SimulatedClock(parsed.start))
-
-
-@asynccontextmanager
-async def client_for(simulator: Simulator, **kwargs: Any) -> AsyncIterator[KrakenClient]:
-    async with client_against(simulator, api_key=API_KEY, **kwargs) as client:
-        yield client
+from tests.helpers.kraken_harness import API_KEY, client_for, scenario
 
 
 async def test_account_devices_dispatches_telemetry_and_rates() -> None:

@@ -6,8 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.bridge_process import BRIDGE
-from tests.test_bridge_production import API_KEY, simulator_process
+from tests.helpers.bridge_process import API_KEY, BRIDGE, simulator_process
 
 
 def doctor(env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:

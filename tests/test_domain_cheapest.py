@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from kraken_core.domain.cheapest import cheapest_slots, cheapest_window
 from kraken_core.domain.timeline import day_slots, half_hour_rates, local_day_bounds
-from tests.domain_rates import (
+from tests.helpers.domain_rates import (
     AGILE_DAY,
     AGILE_WINDY_DAY,
     IOG_OFF_PEAK,

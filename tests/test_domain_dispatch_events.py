@@ -16,7 +16,7 @@ from kraken_core.domain.dispatch import (
 from kraken_core.domain.tariff import RateSource, slot_price, tariff_state
 from kraken_core.domain.timeline import half_hour_rates
 from kraken_core.domain.windows import DispatchType, DispatchWindow
-from tests.domain_rates import IOG_OFF_PEAK, IOG_PEAK, iog_rows, utc
+from tests.helpers.domain_rates import IOG_OFF_PEAK, IOG_PEAK, iog_rows, utc
 
 CAPABLE, IN_PROGRESS, UNPLUGGED = (
     "SMART_CONTROL_CAPABLE",

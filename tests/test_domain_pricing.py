@@ -30,7 +30,7 @@ from kraken_core.domain.timeline import (
     local_day_bounds,
 )
 from kraken_core.domain.windows import DispatchType, DispatchWindow, intersect_windows
-from tests.domain_rates import (
+from tests.helpers.domain_rates import (
     AGILE_WINDY_DAY,
     IOG_OFF_PEAK,
     IOG_PEAK,

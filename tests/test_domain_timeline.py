@@ -19,7 +19,7 @@ from kraken_core.domain.timeline import (
     local_day_bounds,
     price_quadrant,
 )
-from tests.domain_rates import (
+from tests.helpers.domain_rates import (
     AGILE_DAY,
     AGILE_WINDY_DAY,
     COSY_CHEAP,

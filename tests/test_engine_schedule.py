@@ -19,8 +19,8 @@ from kraken_core.engine.settings import EngineSettings
 from kraken_core.service import Service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import parse_scenario
-from tests.bridge_process import SCENARIOS
-from tests.test_engine_triggers import running
+from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.service_harness import running
 
 DAY = SCENARIOS / "iog_day_plugged_18_to_04.json"
 PLUGGED = (datetime(2026, 3, 10, 18, tzinfo=UTC), datetime(2026, 3, 11, 4, tzinfo=UTC))

@@ -19,7 +19,7 @@ from kraken_core.engine.settings import EngineSettings
 from kraken_core.kraken.errors import KrakenUpstreamError
 from kraken_core.service import Service
 from kraken_core.simulator.scenario import load_scenario
-from tests.bridge_process import SCENARIOS
+from tests.helpers.bridge_process import SCENARIOS
 
 EVENING = SCENARIOS / "iog_evening_smart_dispatch.json"
 CAR = "smart_energy_device.dev-1"

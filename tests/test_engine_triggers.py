@@ -5,54 +5,22 @@ and the allowance settings."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-from kraken_core.clock import SimulatedClock
 from kraken_core.engine.settings import EngineSettings
-from kraken_core.service import Service, open_service
-from kraken_core.simulator.app import Simulator
-from kraken_core.simulator.scenario import Scenario, load_scenario
-from kraken_core.simulator.server import run_simulator
-from tests.bridge_process import SCENARIOS
+from kraken_core.service import Service
+from kraken_core.simulator.scenario import load_scenario
+from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.service_harness import running
 
 EVENING = SCENARIOS / "iog_evening_smart_dispatch.json"
-DOMAIN = SCENARIOS / "domain"
 CAR = "smart_energy_device.dev-1"
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-@asynccontextmanager
-async def running(
-    scenario: Scenario,
-    data_dir: Path,
-    settings: EngineSettings | None = None,
-    *,
-    keep_request_log: bool = False,
-) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
-    """The simulator on ``scenario`` and the whole service against it, on one
-    simulated clock."""
-    clock = SimulatedClock(scenario.start)
-    simulator = Simulator(scenario, clock, keep_request_log=keep_request_log)
-    async with (
-        run_simulator(simulator) as sim,
-        open_service(
-            clock=clock,
-            api_key="sk_test_triggers",
-            account_number=scenario.account.number,
-            graphql_url=sim.graphql_url,
-            rest_url=sim.rest_url,
-            data_dir=data_dir,
-            engine_settings=settings,
-        ) as service,
-    ):
-        yield simulator, service, clock
 
 
 def triggers(service: Service) -> list[dict[str, Any]]:
@@ -122,7 +90,7 @@ async def test_failed_polls_make_no_event_and_the_next_success_makes_it_once(
 
 
 async def test_tomorrow_prices_published_fires_once_when_they_appear(tmp_path: Path) -> None:
-    scenario = load_scenario(DOMAIN / "agile_negative_prices.json")
+    scenario = load_scenario(SCENARIOS / "agile_negative_prices.json")
     async with running(scenario, tmp_path) as (_, service, clock):
         await service.engine.run_until(clock, at("2026-04-12T14:55:00Z"))
         assert triggers(service) == []
@@ -162,7 +130,7 @@ async def test_a_new_product_on_the_account_is_a_trigger(tmp_path: Path) -> None
 
 
 async def test_allowance_settings_limit_and_day_start(tmp_path: Path) -> None:
-    scenario = load_scenario(DOMAIN / "iog_allowance_crossed_mid_slot.json")
+    scenario = load_scenario(SCENARIOS / "iog_allowance_crossed_mid_slot.json")
     no_cap = EngineSettings(allowance_limit_minutes=0, allowance_day_start=time(18, 0))
     async with running(scenario, tmp_path, no_cap) as (_, service, clock):
         await service.engine.run_until(clock, at("2026-03-10T19:40:00Z"))

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 
-from tests.bridge_process import SCENARIOS, running_bridge
+from tests.helpers.bridge_process import SCENARIOS, running_bridge
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")
 STREAMING = {"/api/v1/events"}  # never ends by design; covered by the event-stream tests

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.bridge_process import SCENARIOS, RunningBridge, running_bridge
+from tests.helpers.bridge_process import SCENARIOS, RunningBridge, running_bridge
 
 ACCOUNT = "energy_account.A-60C0FFEE"
 MIDNIGHT = datetime(2026, 1, 15, tzinfo=UTC)

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
-from tests.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
+from tests.helpers.bridge_process import REPO, SCENARIOS, RunningBridge, running_bridge
+from tests.helpers.browser import CHROMIUM_ARGS, Page, chromium, sync_playwright
 
 SCENARIO = str(SCENARIOS / "iog_page_boost_dispatch_unplugged.json")
 ARTIFACTS = REPO / "test-artifacts"

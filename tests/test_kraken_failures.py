@@ -30,7 +30,7 @@ from kraken_core.kraken.errors import (
 from kraken_core.kraken.models import PlannedDispatch, parse_answer
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import bundled_scenario_path, parse_scenario
-from tests.kraken_harness import client_against
+from tests.helpers.kraken_harness import client_against
 
 API_KEY = "sk_live_failure_test_key_0123456789"
 SCENARIO = "iog_export_ev_demo"

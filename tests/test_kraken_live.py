@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.errors import KrakenThrottled
-from tests.test_client import client_for, scenario
+from tests.helpers.kraken_harness import client_for, scenario
 
 METER = "00-00-00-00-00-00-00-01"
 

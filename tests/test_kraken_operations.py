@@ -20,7 +20,7 @@ from kraken_core.kraken.errors import KrakenActionRefused
 from kraken_core.kraken.models import DAYS_OF_WEEK, DayOfWeek, PreferenceSchedule
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import bundled_scenario_path, load_scenario
-from tests.kraken_harness import client_against
+from tests.helpers.kraken_harness import client_against
 
 API_KEY = "sk_live_operations_test_key"
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bridge_process import BRIDGE, SCENARIOS
+from tests.helpers.bridge_process import BRIDGE, SCENARIOS
 
 BRIDGE_IP, HOMEY_IP = "10.213.77.1", "10.213.77.2"
 

@@ -1,6 +1,7 @@
-"""Every domain rule through the real ``kraken-bridge snapshot``: each scenario in
-tests/scenarios/domain has a ``.expected.json`` of checks (a time and the state fields
-that must hold then, by device id)."""
+"""Every domain rule through the real ``kraken-bridge snapshot``: a scenario in
+tests/scenarios with an ``.expected.json`` beside it (``NAME.json`` and
+``NAME.expected.json``) is checked against it: a time and the state fields that must hold
+then, by device id."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tests.bridge_process import BRIDGE, SCENARIOS
+from tests.helpers.bridge_process import BRIDGE, SCENARIOS
 
-DOMAIN = SCENARIOS / "domain"
+EXPECTATIONS = sorted(SCENARIOS.glob("*.expected.json"))
 CHECKS = [
     pytest.param(
         path.with_name(path.name.replace(".expected", "")),
@@ -21,7 +22,7 @@ CHECKS = [
         check,
         id=f"{path.name.split('.')[0]}@{check['at']}",
     )
-    for path in sorted(DOMAIN.glob("*.expected.json"))
+    for path in EXPECTATIONS
     for index, check in enumerate(json.loads(path.read_text(encoding="utf-8"))["checks"])
 ]
 
@@ -39,11 +40,11 @@ def snapshot(scenario: Path, at: str) -> dict[str, Any]:
     return document
 
 
-def test_every_scenario_has_expectations_and_every_expectation_a_scenario() -> None:
-    scenarios = {p.stem for p in DOMAIN.glob("*.json") if not p.name.endswith(".expected.json")}
-    expectations = {p.name.removesuffix(".expected.json") for p in DOMAIN.glob("*.expected.json")}
-    assert scenarios == expectations
-    assert len(scenarios) >= 8
+def test_every_expectation_has_its_scenario_beside_it() -> None:
+    scenarios = {p.stem for p in SCENARIOS.glob("*.json") if not p.name.endswith(".expected.json")}
+    expectations = {p.name.removesuffix(".expected.json") for p in EXPECTATIONS}
+    assert expectations - scenarios == set(), "an .expected.json without its scenario"
+    assert len(expectations) >= 8
 
 
 @pytest.mark.parametrize(("scenario", "index", "check"), CHECKS)

@@ -3,7 +3,7 @@
 (``active: true`` lists only what is in force at the simulator clock's now), and the
 engine's ``tariff_product_changed`` when the account read after the switch shows the new
 product. The scenario is the one the Homey end-to-end test runs
-(tests/node/scenarios/agile_to_iog_1900.json): Agile until 19:00, then IOG.
+(tests/scenarios/agile_to_iog_1900.json): Agile until 19:00, then IOG.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import ScenarioError, load_scenario
 from kraken_core.simulator.server import RunningSimulator, run_simulator
+from tests.helpers.bridge_process import SCENARIOS
 
-SCENARIO = Path(__file__).parent / "node" / "scenarios" / "agile_to_iog_1900.json"
+SCENARIO = SCENARIOS / "agile_to_iog_1900.json"
 ACCOUNT = "A-0E2E0003"
 MPAN = "1900000000001"
 AGILE = ("AGILE-24-10-01", "E-1R-AGILE-24-10-01-C")

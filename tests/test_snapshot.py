@@ -7,7 +7,7 @@ import subprocess
 from typing import Any
 
 from kraken_core.simulator.scenario import bundled_scenario_path
-from tests.bridge_process import BRIDGE, SCENARIOS
+from tests.helpers.bridge_process import BRIDGE, SCENARIOS
 
 EVENING = str(SCENARIOS / "iog_evening_smart_dispatch.json")
 

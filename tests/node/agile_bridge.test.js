@@ -1,7 +1,7 @@
 'use strict';
 
 /*
- * End to end: the real kraken-bridge on scenarios/agile_publication_1600_bst.json (Agile,
+ * End to end: the real kraken-bridge on tests/scenarios/agile_publication_1600_bst.json (Agile,
  * 15 April 2026, BST so the cards show UTC+1 times), from 15:40 local to just after 17:00:
  * - at 16:00 local tomorrow's prices appear: the Import Tariff device fires "Tomorrow's
  *   prices were published" once, with the day and its lowest, highest and average price
@@ -21,8 +21,9 @@ const { waitFor } = require('./helpers/homey_runtime');
 const {
   skip, startPaired, firedTokens, assertBridgeBefore,
 } = require('./helpers/bridge_e2e');
+const { SCENARIOS } = require('./helpers/bridge_process');
 
-const SCENARIO = path.join(__dirname, 'scenarios', 'agile_publication_1600_bst.json');
+const SCENARIO = path.join(SCENARIOS, 'agile_publication_1600_bst.json');
 const scenario = require(SCENARIO);
 const SPEED = 240;
 const TOMORROW = { day: '2026-04-16', from: '2026-04-15T23:00:00Z', to: '2026-04-16T23:00:00Z' }; // a London day in BST

@@ -1,7 +1,7 @@
 'use strict';
 
 /*
- * End to end: boost triggers from the real kraken-bridge on scenarios/iog_boost_1900_bst.json
+ * End to end: boost triggers from the real kraken-bridge on tests/scenarios/iog_boost_1900_bst.json
  * (a June evening from 18:50 local, BST: the card shows UTC+1 times).
  * 1. Kraken's timeline boosts the car 18:00-18:10Z (BOOSTING with a BOOST dispatch): the
  *    Smart Energy Device fires "A boost charge started", then "... ended", once each, with
@@ -18,8 +18,9 @@ const { waitFor } = require('./helpers/homey_runtime');
 const {
   skip, startPaired, firedTokens, londonTime, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
+const { SCENARIOS } = require('./helpers/bridge_process');
 
-const SCENARIO = path.join(__dirname, 'scenarios', 'iog_boost_1900_bst.json');
+const SCENARIO = path.join(SCENARIOS, 'iog_boost_1900_bst.json');
 const SPEED = 120; // two simulated minutes a second
 
 test('boost started and ended fire once each, from Kraken and from Homey', { skip, timeout: 90000 }, async t => {

@@ -2,7 +2,7 @@
 
 /*
  * End to end: the real kraken-bridge (demo mode, simulated Kraken at 60×) and this app
- * on the fake homey module, through a smart dispatch (scenarios/iog_dispatch_2300.json):
+ * on the fake homey module, through a smart dispatch (tests/scenarios/iog_dispatch_2300.json):
  * pairing lists the four kinds; capabilities follow the 23:00-23:10 SMART dispatch;
  * every trigger the scenario causes fires once with its tokens; conditions read the
  * cached state; every action reaches the bridge (a refused boost reaches the user as
@@ -18,9 +18,9 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge, bridgeAvailable, BRIDGE_BIN } = require('./helpers/bridge_process');
+const { startBridge, bridgeAvailable, BRIDGE_BIN, SCENARIOS } = require('./helpers/bridge_process');
 
-const SCENARIO = path.join(__dirname, 'scenarios', 'iog_dispatch_2300.json');
+const SCENARIO = path.join(SCENARIOS, 'iog_dispatch_2300.json');
 const SPEED = 60; // a simulated minute a second
 const IDS = {
   import_tariff: 'import_tariff.1900000000001',

@@ -12,9 +12,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge, bridgeAvailable, BRIDGE_BIN } = require('./helpers/bridge_process');
+const { startBridge, bridgeAvailable, BRIDGE_BIN, SCENARIOS } = require('./helpers/bridge_process');
 
-const SCENARIO = path.join(__dirname, 'scenarios', 'iog_offpeak_starts_2330.json');
+const SCENARIO = path.join(SCENARIOS, 'iog_offpeak_starts_2330.json');
 const scenario = require(SCENARIO);
 const IMPORT_ID = 'import_tariff.1900000000001';
 const rateAt = iso => {

@@ -1,7 +1,7 @@
 'use strict';
 
 /*
- * End to end: the real kraken-bridge on scenarios/agile_to_iog_1900.json (an account that
+ * End to end: the real kraken-bridge on tests/scenarios/agile_to_iog_1900.json (an account that
  * moves its import meter point from Agile to Intelligent Octopus Go at 19:00, as two
  * successive agreements on one MPAN). The bridge reads the account when it starts (18:05)
  * and again an hour (+ jitter) later, after 19:05; then the Import Tariff device fires "The tariff changed" exactly
@@ -16,8 +16,9 @@ const { waitFor } = require('./helpers/homey_runtime');
 const {
   skip, startPaired, firedTokens, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
+const { SCENARIOS } = require('./helpers/bridge_process');
 
-const SCENARIO = path.join(__dirname, 'scenarios', 'agile_to_iog_1900.json');
+const SCENARIO = path.join(SCENARIOS, 'agile_to_iog_1900.json');
 const scenario = require(SCENARIO);
 const SPEED = 240;
 const [AGILE, IOG] = scenario.account.electricity;

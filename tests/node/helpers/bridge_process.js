@@ -14,6 +14,8 @@ const path = require('path');
 const readline = require('readline');
 
 const REPO = path.resolve(__dirname, '..', '..', '..');
+// Test scenarios, shared with the Python tests (the bundled ones live in the package).
+const SCENARIOS = path.join(REPO, 'tests', 'scenarios');
 const BRIDGE_BIN = process.env.KRAKEN_BRIDGE_BIN || path.join(REPO, '.venv', 'bin', 'kraken-bridge');
 
 function bridgeAvailable() {
@@ -74,4 +76,4 @@ async function startBridge({
   return { url, port: Number(new URL(url).port), dataDir, token, stop, output: () => log, pid: child.pid };
 }
 
-module.exports = { startBridge, bridgeAvailable, BRIDGE_BIN };
+module.exports = { startBridge, bridgeAvailable, BRIDGE_BIN, SCENARIOS };

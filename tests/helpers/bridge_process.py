@@ -1,4 +1,5 @@
-"""Start the real ``kraken-bridge`` as a child process, the way a user runs it."""
+"""Start the real ``kraken-bridge`` as a child process, the way a user runs it: the bridge,
+or the simulator standing in for Octopus."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
 BRIDGE = Path(sys.executable).with_name("kraken-bridge")
+# An Octopus API key for the bridge against ``simulator_process``: it must never show up.
+API_KEY = "sk_live_0123456789abcdefSECRET"
 
 
 @dataclass
@@ -81,3 +84,23 @@ def running_bridge(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def simulator_process(tmp_path: Path) -> Iterator[str]:
+    """``kraken-bridge simulate`` on the IOG evening scenario as a stand-in for Octopus;
+    yields its base URL."""
+    process = subprocess.Popen(
+        [str(BRIDGE), "simulate", "--scenario", str(SCENARIOS / "iog_evening_smart_dispatch.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Simulator: "), first
+        yield first.split(" ", 1)[1].strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,7 +10,12 @@ from typing import Any
 from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.simulator.app import Simulator
+from kraken_core.simulator.scenario import parse_scenario
 from kraken_core.simulator.server import run_simulator
+from tests.helpers.bridge_process import SCENARIOS
+
+# The key ``client_for`` uses: the tests check it never leaks into logs or reprs.
+API_KEY = "sk_live_secret_key_that_must_not_leak"
 
 
 @asynccontextmanager
@@ -31,4 +37,19 @@ async def client_against(
             **client_options,
         ) as client,
     ):
+        yield client
+
+
+def scenario(faults: list[dict[str, Any]] | None = None) -> Simulator:
+    """The simulator on the IOG evening scenario, with ``faults`` instead of its own."""
+    raw = json.loads((SCENARIOS / "iog_evening_smart_dispatch.json").read_text())
+    raw["faults"] = faults or []
+    parsed = parse_scenario(json.dumps(raw))
+    return Simulator(parsed, SimulatedClock(parsed.start))
+
+
+@asynccontextmanager
+async def client_for(simulator: Simulator, **kwargs: Any) -> AsyncIterator[KrakenClient]:
+    """``client_against`` with ``API_KEY``."""
+    async with client_against(simulator, api_key=API_KEY, **kwargs) as client:
         yield client
