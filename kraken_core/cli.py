@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -131,14 +131,14 @@ async def scenario_service(
                 yield sim.url, service
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    settings = _settings(args)
-    token, created = bridge_token(settings)
-    install_secret_filter([token])
+def _ready_printer(
+    settings: BridgeSettings, token: str, *, show_token: bool
+) -> Callable[[str], None]:
+    """What ``serve`` prints once the bridge listens (the token only when it is new)."""
 
     def ready(url: str) -> None:
         _print(f"Bridge: {url}")
-        if args.demo or created:
+        if show_token:
             _print(f"Token: {token}")
             _print(f"Try:   curl -H 'Authorization: Bearer {token}' {url}/api/v1/devices")
         elif settings.token is not None:
@@ -151,27 +151,55 @@ async def _serve(args: argparse.Namespace) -> None:
                 "read this household's energy data."
             )
 
+    return ready
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    token, created = bridge_token(settings)
+    install_secret_filter([token])
+    ready = _ready_printer(settings, token, show_token=args.demo or created)
+
+    async def serve(service: Service) -> None:
+        await serve_bridge(
+            service,
+            token=token,
+            host=settings.host,
+            port=settings.port,
+            on_ready=ready,
+            mdns=settings.mdns,
+        )
+
     if args.demo:
-        path = Path(args.scenario) if args.scenario else bundled_scenario_path(DEMO_SCENARIO)
-        scenario = load_scenario(path)
-        clock = ScenarioClock(scenario.start, speed=args.speed)
-        async with scenario_service(
-            scenario,
-            clock,
-            engine_settings=_engine_settings(settings),
-            data_dir=settings.data_dir / "demo",
-            settings_summary=_settings_summary(settings, demo=True),
-        ) as (simulator_url, service):
-            _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
-            await serve_bridge(
-                service,
-                token=token,
-                host=settings.host,
-                port=settings.port,
-                on_ready=ready,
-                mdns=settings.mdns,
-            )
-        return
+        await _serve_demo(args, settings, serve)
+    else:
+        await _serve_account(args, settings, serve)
+
+
+async def _serve_demo(
+    args: argparse.Namespace,
+    settings: BridgeSettings,
+    serve: Callable[[Service], Awaitable[None]],
+) -> None:
+    path = Path(args.scenario) if args.scenario else bundled_scenario_path(DEMO_SCENARIO)
+    scenario = load_scenario(path)
+    clock = ScenarioClock(scenario.start, speed=args.speed)
+    async with scenario_service(
+        scenario,
+        clock,
+        engine_settings=_engine_settings(settings),
+        data_dir=settings.data_dir / "demo",
+        settings_summary=_settings_summary(settings, demo=True),
+    ) as (simulator_url, service):
+        _print(f"Simulator: {simulator_url} (scenario {path.name}, speed {args.speed:g}x)")
+        await serve(service)
+
+
+async def _serve_account(
+    args: argparse.Namespace,
+    settings: BridgeSettings,
+    serve: Callable[[Service], Awaitable[None]],
+) -> None:
     if args.scenario or args.speed != 1.0:
         raise UsageError("--scenario and --speed only apply with --demo")
     if settings.api_key is None or settings.account_number is None:
@@ -193,14 +221,7 @@ async def _serve(args: argparse.Namespace) -> None:
         ),
         settings_summary=_settings_summary(settings, demo=False),
     ) as service:
-        await serve_bridge(
-            service,
-            token=token,
-            host=settings.host,
-            port=settings.port,
-            on_ready=ready,
-            mdns=settings.mdns,
-        )
+        await serve(service)
 
 
 async def _snapshot(args: argparse.Namespace) -> None:

@@ -17,10 +17,8 @@ import uvicorn
 from kraken_core.api.events import EventBus, to_json_value
 from kraken_core.api.models import DEVICE_KINDS
 from kraken_core.bridge.app import create_app
-from kraken_core.bridge.control import include_control_routes
 from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
-from kraken_core.bridge.web import include_web_routes
 from kraken_core.clock import Clock
 from kraken_core.engine.backend import EngineBackend
 from kraken_core.engine.engine import Engine
@@ -133,8 +131,6 @@ async def serve_bridge(
         return render_metrics(backend.devices(), backend.budget())
 
     app = create_app(backend, token, metrics=metrics)
-    include_control_routes(app, backend)
-    include_web_routes(app, backend, token)  # the page at / and what it draws
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(

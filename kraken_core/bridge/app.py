@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from kraken_core import __version__
 from kraken_core.api.backend import Backend
 from kraken_core.api.events import BridgeEvent, to_json_value
-from kraken_core.api.models import DeviceSummary, DeviceView, Health, Stats
+from kraken_core.api.models import DeviceSummary, DeviceView, Health, Stats, readable
+from kraken_core.bridge.control import control_routes
+from kraken_core.bridge.deps import AUTHORIZED, BackendDep
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from kraken_core.bridge.params import bad_request, parse_day
-from kraken_core.bridge.session import COOKIE_NAME, cookie_authorizes
+from kraken_core.bridge.web import include_web_routes
 from kraken_core.domain.efficiency import PERIODS
 from kraken_core.domain.timeline import local_day_bounds
 
@@ -29,35 +31,13 @@ def _sse(event: BridgeEvent) -> ServerSentEvent:
     return ServerSentEvent(id=str(event.id), event=event.type, data=event.data)
 
 
-def create_app(
-    backend: Backend,
-    token: str,
-    metrics: MetricsSource | None = None,
-) -> FastAPI:
+def create_app(backend: Backend, token: str, metrics: MetricsSource | None = None) -> FastAPI:
     """The API over ``backend``; every route but ``/api/v1/health`` needs ``token``."""
     if len(token) < 16:
         raise ValueError("the bridge token must be at least 16 characters")
     app = FastAPI(title="Kraken bridge", version=__version__)
-    expected = f"Bearer {token}".encode()
-
-    def require_token(
-        request: Request, authorization: Annotated[str | None, Header()] = None
-    ) -> None:
-        """The Bearer header, or (without one) the bridge page's cookie for reading."""
-        if authorization is None:
-            allowed = cookie_authorizes(request.cookies.get(COOKIE_NAME), request.method, token)
-        else:
-            allowed = secrets.compare_digest(authorization.encode(), expected)
-        if not allowed:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="Missing or wrong bridge token: send 'Authorization: Bearer <token>' "
-                "with the token the bridge printed at start (kraken-bridge token shows it).",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    authorized = [Depends(require_token)]
-    app.state.authorized = authorized  # for routes added by include_control_routes
+    app.state.backend, app.state.token = backend, token
+    app.state.metrics = metrics or (lambda: "")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -66,93 +46,116 @@ def create_app(
             status_code=500,
         )
 
-    @app.get("/api/v1/health")
-    async def get_health() -> Health:
-        return backend.health()
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": readable(exc)}, status_code=422)
 
-    @app.get("/api/v1/diagnostics", dependencies=authorized)
-    async def get_diagnostics() -> dict[str, object]:
-        """Safe to paste into a support thread: no API key, no token."""
-        return backend.diagnostics()
-
-    @app.get("/api/v1/devices", dependencies=authorized)
-    async def list_devices() -> list[DeviceSummary]:
-        return [
-            DeviceSummary(id=view.id, kind=view.kind, name=view.name) for view in backend.devices()
-        ]
-
-    @app.get("/api/v1/devices/{device_id}", dependencies=authorized)
-    async def get_device(device_id: str) -> DeviceView:
-        view = backend.device(device_id)
-        if view is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND,
-                detail=f"No device {device_id!r} on this bridge; GET /api/v1/devices lists them.",
-            )
-        return view
-
-    @app.get("/api/v1/events", dependencies=authorized, response_class=EventSourceResponse)
-    async def events(
-        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    ) -> AsyncIterator[ServerSentEvent]:
-        bus = backend.events
-        subscription, unsubscribe = bus.subscribe()
-        try:
-            resume = _parse_event_id(last_event_id)
-            missed = bus.since(resume) if resume is not None else None
-            if resume is not None and missed is not None:
-                for missed_event in missed:
-                    yield _sse(missed_event)
-            else:
-                if resume is not None:
-                    yield ServerSentEvent(
-                        id=str(bus.last_id),
-                        event="resync",
-                        data={"reason": "events since the last one seen are no longer kept"},
-                    )
-                for full_event in _full_state(backend):
-                    yield full_event
-            while (event := await subscription.next()) is not None:
-                yield _sse(event)
-        finally:
-            unsubscribe()
-
-    @app.get("/api/v1/stats", dependencies=authorized)
-    async def get_stats(
-        period: str = "day", date_: Annotated[str | None, Query(alias="date")] = None
-    ) -> Stats:
-        """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
-        known = next((p for p in PERIODS if p == period), None)
-        if known is None:
-            raise bad_request(f"period={period!r} is not known: use day, month or 12m")
-        day = backend.today() if date_ is None else parse_day(date_, "date", month=True)
-        return await backend.stats(known, day)
-
-    @app.get("/api/v1/history.csv", dependencies=authorized)
-    async def get_history_csv(
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        to: str | None = None,
-    ) -> Response:
-        """Slot rows from ``from`` up to ``to``: London days (YYYY-MM-DD, both included)
-        or times with a zone (ISO 8601, ``to`` excluded)."""
-        if from_ is None or to is None:
-            raise bad_request("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
-        start = _parse_bound(from_, "from", end=False)
-        end = _parse_bound(to, "to", end=True)
-        if end <= start:
-            raise bad_request(f"to={to} must be after from={from_}")
-        if end - start > MAX_HISTORY_SPAN:
-            raise bad_request("ask for at most 366 days at a time")
-        return PlainTextResponse(await backend.history_csv(start, end), media_type="text/csv")
-
-    @app.get("/metrics", dependencies=authorized)
-    async def get_metrics() -> Response:
-        """Prometheus text format; needs the token like every other route."""
-        return PlainTextResponse(
-            metrics() if metrics is not None else "", media_type=METRICS_CONTENT_TYPE
-        )
-
+    app.include_router(open_routes)
+    app.include_router(routes, dependencies=AUTHORIZED)
+    app.include_router(control_routes, dependencies=AUTHORIZED)
+    include_web_routes(app)  # the page at / and what it draws
     return app
+
+
+open_routes = APIRouter()
+routes = APIRouter()
+
+
+@open_routes.get("/api/v1/health")
+async def get_health(backend: BackendDep) -> Health:
+    return backend.health()
+
+
+@routes.get("/api/v1/diagnostics")
+async def get_diagnostics(backend: BackendDep) -> dict[str, object]:
+    """Safe to paste into a support thread: no API key, no token."""
+    return backend.diagnostics()
+
+
+@routes.get("/api/v1/devices")
+async def list_devices(backend: BackendDep) -> list[DeviceSummary]:
+    return [DeviceSummary(id=view.id, kind=view.kind, name=view.name) for view in backend.devices()]
+
+
+@routes.get("/api/v1/devices/{device_id}")
+async def get_device(device_id: str, backend: BackendDep) -> DeviceView:
+    view = backend.device(device_id)
+    if view is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"No device {device_id!r} on this bridge; GET /api/v1/devices lists them.",
+        )
+    return view
+
+
+@routes.get("/api/v1/events", response_class=EventSourceResponse)
+async def events(
+    backend: BackendDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Every change as it happens; a client resuming with ``Last-Event-ID`` gets what it
+    missed, or a ``resync`` and every device's whole state."""
+    bus = backend.events
+    subscription, unsubscribe = bus.subscribe()
+    try:
+        resume = _parse_event_id(last_event_id)
+        missed = bus.since(resume) if resume is not None else None
+        if resume is not None and missed is not None:
+            for missed_event in missed:
+                yield _sse(missed_event)
+        else:
+            if resume is not None:
+                yield ServerSentEvent(
+                    id=str(bus.last_id),
+                    event="resync",
+                    data={"reason": "events since the last one seen are no longer kept"},
+                )
+            for full_event in _full_state(backend):
+                yield full_event
+        while (event := await subscription.next()) is not None:
+            yield _sse(event)
+    finally:
+        unsubscribe()
+
+
+@routes.get("/api/v1/stats")
+async def get_stats(
+    backend: BackendDep,
+    period: str = "day",
+    date_: Annotated[str | None, Query(alias="date")] = None,
+) -> Stats:
+    """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
+    known = next((p for p in PERIODS if p == period), None)
+    if known is None:
+        raise bad_request(f"period={period!r} is not known: use day, month or 12m")
+    day = backend.today() if date_ is None else parse_day(date_, "date", month=True)
+    return await backend.stats(known, day)
+
+
+@routes.get("/api/v1/history.csv")
+async def get_history_csv(
+    backend: BackendDep,
+    from_: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> Response:
+    """Slot rows from ``from`` up to ``to``: London days (YYYY-MM-DD, both included)
+    or times with a zone (ISO 8601, ``to`` excluded)."""
+    if from_ is None or to is None:
+        raise bad_request("give from and to, e.g. ?from=2026-03-01&to=2026-03-31")
+    start = _parse_bound(from_, "from", end=False)
+    end = _parse_bound(to, "to", end=True)
+    if end <= start:
+        raise bad_request(f"to={to} must be after from={from_}")
+    if end - start > MAX_HISTORY_SPAN:
+        raise bad_request("ask for at most 366 days at a time")
+    return PlainTextResponse(await backend.history_csv(start, end), media_type="text/csv")
+
+
+@routes.get("/metrics")
+async def get_metrics(request: Request) -> Response:
+    """Prometheus text format; needs the token like every other route."""
+    metrics: MetricsSource = request.app.state.metrics
+    return PlainTextResponse(metrics(), media_type=METRICS_CONTENT_TYPE)
 
 
 def _parse_bound(text: str, name: str, *, end: bool) -> datetime:

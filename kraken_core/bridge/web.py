@@ -10,12 +10,12 @@ from string import Template
 from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from kraken_core.api.backend import Backend
 from kraken_core.api.models import StatsSeries, Timeline
+from kraken_core.bridge.deps import AUTHORIZED, BackendDep, token_of
 from kraken_core.bridge.params import bad_request, parse_day
 from kraken_core.bridge.session import (
     COOKIE_MAX_AGE_S,
@@ -39,67 +39,83 @@ PAGE_HEADERS = {
 }
 
 
-def include_web_routes(app: FastAPI, backend: Backend, token: str) -> None:
-    """The page, its login and its JSON views; API routes use ``app.state.authorized``."""
-    authorized = app.state.authorized
-    login_page = Template((PAGES / "login.html").read_text(encoding="utf-8"))
-    bridge_page = (PAGES / "index.html").read_text(encoding="utf-8")
+LOGIN_PAGE = Template((PAGES / "login.html").read_text(encoding="utf-8"))
+BRIDGE_PAGE = (PAGES / "index.html").read_text(encoding="utf-8")
 
-    def login_form(error: str = "", code: int = 200) -> HTMLResponse:
-        message = (
-            f'<p class="error" role="alert">{html.escape(error, quote=False)}</p>' if error else ""
-        )
-        return HTMLResponse(
-            login_page.substitute(error=message), status_code=code, headers=PAGE_HEADERS
-        )
+page_routes = APIRouter(include_in_schema=False)
+view_routes = APIRouter(dependencies=AUTHORIZED)
 
-    @app.get("/", include_in_schema=False)
-    async def page(request: Request) -> Response:
-        """The page for a logged-in browser, else the login form (never any data)."""
-        if cookie_authorizes(request.cookies.get(COOKIE_NAME), "GET", token):
-            return HTMLResponse(bridge_page, headers=PAGE_HEADERS)
-        return login_form()
 
-    @app.post("/login", include_in_schema=False)
-    async def login(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_LOGIN_BODY:
-            return login_form("That is far too long to be a bridge token.", 413)
-        given = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
-        if not token_matches(given, token):
-            return login_form(
-                "That is not this bridge's token: the command kraken-bridge token prints it.", 401
-            )
-        answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-        answer.set_cookie(
-            COOKIE_NAME,
-            session_value(token),
-            max_age=COOKIE_MAX_AGE_S,
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-        return answer
-
-    @app.post("/logout", include_in_schema=False)
-    async def logout() -> Response:
-        answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-        answer.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
-        return answer
-
+def include_web_routes(app: FastAPI) -> None:
+    """The page, its login, its static files and the JSON views it draws."""
+    app.include_router(page_routes)
+    app.include_router(view_routes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/api/v1/timeline", dependencies=authorized)
-    async def get_timeline(date_: Annotated[str | None, Query(alias="date")] = None) -> Timeline:
-        """A London day's slots (import price, quadrant, export price) and dispatch."""
-        day = backend.today() if date_ is None else parse_day(date_, "date")
-        return backend.timeline(day)
 
-    @app.get("/api/v1/stats/series", dependencies=authorized)
-    async def get_stats_series(by: str = "day", to: str | None = None) -> StatsSeries:
-        """Efficiency of each of the 30 days, or of each of the 12 months, up to ``to``."""
-        if by not in ("day", "month"):
-            raise bad_request(f"by={by!r} is not known: use day or month")
-        last = backend.today() if to is None else parse_day(to, "to")
-        return await backend.stats_series("day" if by == "day" else "month", last)
+def login_form(error: str = "", code: int = 200) -> HTMLResponse:
+    message = (
+        f'<p class="error" role="alert">{html.escape(error, quote=False)}</p>' if error else ""
+    )
+    return HTMLResponse(
+        LOGIN_PAGE.substitute(error=message), status_code=code, headers=PAGE_HEADERS
+    )
+
+
+@page_routes.get("/")
+async def page(request: Request) -> Response:
+    """The page for a logged-in browser, else the login form (never any data)."""
+    if cookie_authorizes(request.cookies.get(COOKIE_NAME), "GET", token_of(request)):
+        return HTMLResponse(BRIDGE_PAGE, headers=PAGE_HEADERS)
+    return login_form()
+
+
+@page_routes.post("/login")
+async def login(request: Request) -> Response:
+    body = await request.body()
+    if len(body) > MAX_LOGIN_BODY:
+        return login_form("That is far too long to be a bridge token.", 413)
+    token = token_of(request)
+    given = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
+    if not token_matches(given, token):
+        return login_form(
+            "That is not this bridge's token: the command kraken-bridge token prints it.", 401
+        )
+    answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    answer.set_cookie(
+        COOKIE_NAME,
+        session_value(token),
+        max_age=COOKIE_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return answer
+
+
+@page_routes.post("/logout")
+async def logout() -> Response:
+    answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
+    answer.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+@view_routes.get("/api/v1/timeline")
+async def get_timeline(
+    backend: BackendDep, date_: Annotated[str | None, Query(alias="date")] = None
+) -> Timeline:
+    """A London day's slots (import price, quadrant, export price) and dispatch."""
+    day = backend.today() if date_ is None else parse_day(date_, "date")
+    return backend.timeline(day)
+
+
+@view_routes.get("/api/v1/stats/series")
+async def get_stats_series(
+    backend: BackendDep, by: str = "day", to: str | None = None
+) -> StatsSeries:
+    """Efficiency of each of the 30 days, or of each of the 12 months, up to ``to``."""
+    if by not in ("day", "month"):
+        raise bad_request(f"by={by!r} is not known: use day or month")
+    last = backend.today() if to is None else parse_day(to, "to")
+    return await backend.stats_series("day" if by == "day" else "month", last)

@@ -546,6 +546,12 @@ async def _handle_rates(
     if rows is None or product not in tariff or not tariff.startswith(_FUEL_PREFIX[fuel]):
         return _not_found()
 
+    return _rates_page(request, rows, now)
+
+
+def _rates_page(request: Request, rows: list[Any], now: datetime) -> Response:
+    """One page of the rows served at ``now`` inside the asked period, paged as Octopus
+    pages its REST results (``count``, ``next``, ``previous``, ``results``)."""
     query = request.query_params
     bounds: dict[str, datetime | None] = {}
     for name in ("period_from", "period_to"):

@@ -134,7 +134,20 @@ class HistoryStore:
             "INSERT OR IGNORE INTO telemetry_readings VALUES (?, ?, ?, ?)",
             [(_iso(s.at), s.import_wh, s.export_wh, demand_w.get(s.at)) for s in samples],
         )
-        await db.executemany(
+        await self._add_energy(energy)
+        await self._set_prices(prices)
+        await self._note_dispatches(dispatches, seen_at)
+        # Readings older than the retention are already rolled up into slots; the
+        # newest is always kept: the next reading's energy is measured from it.
+        await db.execute(
+            "DELETE FROM telemetry_readings WHERE read_at < ? AND read_at < "
+            "(SELECT max(read_at) FROM telemetry_readings)",
+            (_iso(keep_readings_from),),
+        )
+        await db.commit()
+
+    async def _add_energy(self, energy: Mapping[datetime, SlotEnergy]) -> None:
+        await self._db.executemany(
             """
             INSERT INTO slots (slot_start, local_date, import_wh, export_wh, covered_s)
             VALUES (?, ?, ?, ?, ?)
@@ -155,7 +168,10 @@ class HistoryStore:
                 for slot, e in energy.items()
             ],
         )
-        await db.executemany(
+
+    async def _set_prices(self, prices: Mapping[datetime, SlotPrices]) -> None:
+        """A slot's price as last seen (it follows dispatches until the slot ends)."""
+        await self._db.executemany(
             """
             INSERT INTO slots (slot_start, local_date, import_price, tariff_price, quadrant,
                                rate_source, export_price)
@@ -180,7 +196,11 @@ class HistoryStore:
                 for slot, p in prices.items()
             ],
         )
-        await db.executemany(
+
+    async def _note_dispatches(
+        self, dispatches: Iterable[DispatchRecord], seen_at: datetime
+    ) -> None:
+        await self._db.executemany(
             """
             INSERT INTO dispatches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (status, device_id, start, type) DO UPDATE SET
@@ -203,14 +223,6 @@ class HistoryStore:
                 for d in dispatches
             ],
         )
-        # Readings older than the retention are already rolled up into slots; the
-        # newest is always kept: the next reading's energy is measured from it.
-        await db.execute(
-            "DELETE FROM telemetry_readings WHERE read_at < ? AND read_at < "
-            "(SELECT max(read_at) FROM telemetry_readings)",
-            (_iso(keep_readings_from),),
-        )
-        await db.commit()
 
     async def money(self, first: date, last: date) -> MoneyTotals:
         async with self._db.execute(
