@@ -15,7 +15,9 @@ from kraken_core.api.backend import Backend
 from kraken_core.bridge.session import COOKIE_NAME, cookie_authorizes
 
 
-def backend_of(request: Request) -> Backend:
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, which
+# costs more than either of these does.
+async def backend_of(request: Request) -> Backend:
     backend: Backend = request.app.state.backend
     return backend
 
@@ -25,7 +27,9 @@ def token_of(request: Request) -> str:
     return token
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_token(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
     """The Bearer header, or (without one) the bridge page's cookie for reading."""
     token = token_of(request)
     if authorization is None:
