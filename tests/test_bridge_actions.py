@@ -111,6 +111,25 @@ def test_cheapest_window_and_wrong_actions(tmp_path: Path) -> None:
             "end": "2026-03-11T01:30:00Z",
             "average_unit_rate": 7.0,
         }
+        later = act(
+            bridge.url,
+            bridge.headers,
+            IMPORT,
+            "find_cheapest_window",
+            {"duration_minutes": 120, "from": "2026-03-11T04:00:00Z"},
+        )
+        assert later.status_code == 200, later.text
+        assert later.json()["start"] >= "2026-03-11T04:00:00Z"
+        # Bounds far beyond the known prices search the two known days, and answer.
+        far = act(
+            bridge.url,
+            bridge.headers,
+            IMPORT,
+            "find_cheapest_window",
+            {"duration_minutes": 120, "from": "2000-01-01T00:00:00Z", "to": "2099-12-31T23:00Z"},
+        )
+        assert far.status_code == 200, far.text
+        assert far.json()["average_unit_rate"] == 7.0
         wrong_kind = act(
             bridge.url, bridge.headers, CAR, "find_cheapest_window", {"duration_minutes": 60}
         )

@@ -25,9 +25,12 @@ class MeterPoint:
     telemetry_device_id: str | None  # the Home Mini's, when there is one
 
     @property
+    def device_kind(self) -> Literal["import_tariff", "export_tariff"]:
+        return "export_tariff" if self.direction == "EXPORT" else "import_tariff"
+
+    @property
     def device_id(self) -> str:
-        kind = "export_tariff" if self.direction == "EXPORT" else "import_tariff"
-        return f"{kind}.{self.mpan}"
+        return f"{self.device_kind}.{self.mpan}"
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,12 @@ def _cheapest(engine: Engine, device_id: str, query: CheapestWindowQuery) -> Act
     if point is None:
         raise ActionError(404, f"No tariff {device_id!r} on this bridge.")
     now = engine.clock.now()
-    slots = engine.tariffs.slots(point.tariff_code, rate_window(now))
-    earliest = query.from_ or slot_start(now)
-    latest = query.to or (max(slots) + timedelta(minutes=30) if slots else now)
+    known_from, known_to = rate_window(now)
+    slots = engine.tariffs.slots(point.tariff_code, (known_from, known_to))
+    # Prices are known for today and tomorrow only: a range reaching further is cut to
+    # that, so a far `from` or `to` costs no more than a search of two days.
+    earliest = max(query.from_ or slot_start(now), known_from)
+    latest = min(query.to or (max(slots) + timedelta(minutes=30) if slots else now), known_to)
     found = cheapest_window(slots, timedelta(minutes=query.duration_minutes), earliest, latest)
     if found is None:
         raise ActionError(

@@ -16,7 +16,6 @@ from typing import Any
 
 from kraken_core.api.events import to_json_value
 from kraken_core.api.models import (
-    DeviceKind,
     EnergyAccountState,
     ExportTariffState,
     ImportTariffState,
@@ -125,8 +124,7 @@ class StatePublisher:
         points = self._account.meter_points
         for point in points:
             label = "Export tariff" if point.direction == "EXPORT" else "Import tariff"
-            kind: DeviceKind = "export_tariff" if point.direction == "EXPORT" else "import_tariff"
-            self.hub.ensure(point.device_id, kind, f"{label} ({point.product_code})")
+            self.hub.ensure(point.device_id, point.device_kind, f"{label} ({point.product_code})")
         if points:
             self.hub.ensure(
                 account_device_id(self.account_number),
@@ -216,7 +214,7 @@ class StatePublisher:
         import_slots: dict[datetime, float],
     ) -> None:
         settings = self._settings()
-        four_rate = household_tariffs(self._account.meter_points, settings.four_rate_ev)
+        home = household_tariffs(self._account.meter_points, settings.four_rate_ev)
         stale = self._devices.stale_reason(now) or self._dispatches.stale_reason(now)
         for device_id, device in self._devices.devices.items():
             planned = self._dispatches.planned.get(device_id, ())
@@ -225,7 +223,7 @@ class StatePublisher:
                 now,
                 device_billable_smart(self.ledger, device_id, billable),
                 home_rate=home_rate,
-                four_rate_ev=four_rate.four_rate_ev,
+                four_rate_ev=home.four_rate_ev,
                 ev_off_peak_rate=settings.ev_off_peak_rate,
             )
             state = _smart_state(device, planned, now, ev_rate, allowance)
