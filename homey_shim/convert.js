@@ -32,20 +32,28 @@ function text(value) {
 /**
  * A converter that shows a code through the locale table `table` (e.g. Kraken's
  * device states under device_states.*); a code the table does not know shows as itself.
+ * The converter carries its `table` (read by the contract test).
  */
 function titled(table) {
-  return (code, ctx = {}) => {
+  const show = (code, ctx = {}) => {
     if (code == null) return null;
     const key = `${table}.${code}`;
     const text = typeof ctx.__ === 'function' ? ctx.__(key) : null;
     return typeof text === 'string' && text !== key ? text : String(code);
   };
+  show.table = table;
+  return show;
 }
 
-/** A converter that passes only the listed enum values. */
+/**
+ * A converter that passes only the listed enum values; it carries them as `values`,
+ * so the contract test can hold them against the bridge's enum.
+ */
 function oneOf(values) {
   const allowed = new Set(values);
-  return value => (allowed.has(value) ? value : null);
+  const pass = value => (allowed.has(value) ? value : null);
+  pass.values = Object.freeze([...values]);
+  return pass;
 }
 
 /** ISO 8601 instant → "23:30" in the Homey's time zone. */

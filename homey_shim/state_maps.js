@@ -50,6 +50,56 @@ const STATE_MAPS = {
   ],
 };
 
+/*
+ * The state fields no capability shows, each with why (presentation only). Every field
+ * of the bridge's state (docs/device-state.schema.json) is either mapped above or listed
+ * here, and nothing else is: tests/node/state_maps.test.js holds both tables against the
+ * schema, so a field the bridge adds is placed on purpose by whoever maps it.
+ */
+const tariffUnmapped = {
+  slot_start: 'read by the "slot changed" card and the cheapest-window range; slot_end shows the slot',
+  product_code: 'tariff_code names the product too; the "tariff changed" card carries both',
+  four_rate_ev: 'already applied by the bridge to unit_rate; nothing for a person to act on',
+};
+const allowanceDetail = {
+  allowance_left_minutes: 'follows from allowance_used and the allowance_limit setting',
+  allowance_reached: 'allowance_used against the allowance_limit setting shows it; no capability yet',
+};
+
+const UNMAPPED_FIELDS = {
+  import_tariff: {
+    ...tariffUnmapped,
+    ...allowanceDetail,
+    allowance_used_minutes: 'the Smart Energy Device shows it (allowance_used), where the charging is',
+    allowance_limit_minutes: 'the allowance_limit device setting shows and sets it',
+    allowance_resets_at: 'the allowance_day_start device setting shows and sets when the day begins',
+  },
+  export_tariff: tariffUnmapped,
+  energy_account: {
+    standing_charge_today: 'the tariff device shows the standing charge; no capability for the day\'s yet',
+    telemetry_gap_slots_today: 'a data-quality count for the bridge page and diagnostics',
+    billing_period_start: 'the billing period is shown on the bridge page; no capability yet',
+    billing_period_end: 'the billing period is shown on the bridge page; no capability yet',
+    period_import_kwh: 'billing-period figure, shown on the bridge page; no capability yet',
+    period_export_kwh: 'billing-period figure, shown on the bridge page; no capability yet',
+    period_import_cost: 'billing-period figure, shown on the bridge page; no capability yet',
+    period_export_value: 'billing-period figure, shown on the bridge page; no capability yet',
+    period_standing_charge: 'billing-period figure, shown on the bridge page; no capability yet',
+    period_cost: 'billing-period figure, shown on the bridge page; no capability yet',
+    projected_bill: 'billing-period figure, shown on the bridge page; no capability yet',
+    off_peak_share_today: 'tariff_efficiency_today (tariff_efficiency) sums up the day',
+    tariff_efficiency_month: 'the bridge page charts efficiency by month; the device shows today\'s',
+    tariff_efficiency_12m: 'the bridge page charts efficiency by month; the device shows today\'s',
+  },
+  smart_energy_device: {
+    ...allowanceDetail,
+    kraken_device_id: 'part of the device\'s bridge id; nothing to show',
+    planned_dispatches: 'a list; shown as its count and energy (planned_dispatch_count, planned_energy_kwh)',
+    current_dispatch_end: 'the dispatch_started and boost_started cards carry its end; no capability yet',
+    ev_unit_rate: 'the import tariff shows the price; no capability for the car\'s own rate yet',
+  },
+};
+
 /**
  * Capability values for the fields present in `state` (a partial state changes only
  * its own capabilities).
@@ -64,4 +114,4 @@ function capabilityValues(stateMap, state, ctx) {
   return values;
 }
 
-module.exports = { STATE_MAPS, RATE_SOURCES, capabilityValues };
+module.exports = { STATE_MAPS, UNMAPPED_FIELDS, RATE_SOURCES, capabilityValues };

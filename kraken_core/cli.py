@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kraken_core import __version__
+from kraken_core.api.models import device_state_schema
 from kraken_core.clock import Clock, ScenarioClock, SimulatedClock, SystemClock
 from kraken_core.doctor import run_doctor
 from kraken_core.engine.history import HistorySettings
@@ -239,6 +240,11 @@ async def _snapshot(args: argparse.Namespace) -> None:
         sys.stdout.write("\n")
 
 
+def _schema() -> None:
+    """The JSON Schema of every kind's device state, as docs/device-state.schema.json holds it."""
+    sys.stdout.write(json.dumps(device_state_schema(), indent=2, sort_keys=True) + "\n")
+
+
 def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, object]:
     """Settings as a support thread may see them: secrets only as set / not set."""
     return {
@@ -357,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", help="check the API key, the account, the Home Mini and this machine's clock"
     )
+
+    commands.add_parser(
+        "schema", help="print the JSON Schema of the device states (the Homey app's contract)"
+    )
     return parser
 
 
@@ -377,6 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_simulate(args))
         elif args.command == "doctor":
             return asyncio.run(_doctor(args))
+        elif args.command == "schema":
+            _schema()
         else:
             _token(args)
     except (UsageError, ScenarioError, SettingsError) as exc:
