@@ -1,4 +1,4 @@
-"""``kraken-bridge serve | snapshot | simulate | doctor | token``."""
+"""``kraken-bridge serve | snapshot | simulate | doctor | token | schema``."""
 
 from __future__ import annotations
 

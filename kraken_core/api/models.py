@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -44,11 +45,18 @@ def _utc_z(when: datetime) -> str:
 
 
 #: A UTC time, written ``2026-03-10T18:00:00Z`` (whole seconds) as every bridge time is.
-UtcTime = Annotated[AwareDatetime, PlainSerializer(_utc_z, return_type=str, when_used="json")]
+UtcTime = Annotated[
+    AwareDatetime,
+    PlainSerializer(_utc_z, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every field is always sent (null when unknown), defaults included: say so.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
 
 # --- device states ----------------------------------------------------------------------
@@ -73,7 +81,7 @@ class TariffDeviceState(_Model):
 
 
 class ExportTariffState(TariffDeviceState):
-    pass
+    """An export tariff now: what exporting a kWh earns (pence per kWh)."""
 
 
 class ImportTariffState(TariffDeviceState):
@@ -114,7 +122,8 @@ class SmartEnergyDeviceState(_Model):
 
 
 class AccountFigures(_Model):
-    """The Energy Account's figures from history (kWh, pence, whole percent)."""
+    """The Energy Account's figures from history: kWh, pence, tariff efficiency as a
+    whole percent of the score's range, the off-peak share as a percent to 0.1."""
 
     import_kwh_today: float | None = None
     export_kwh_today: float | None = None
