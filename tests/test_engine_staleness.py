@@ -110,10 +110,14 @@ async def test_dispatch_schedule_failures_make_the_car_unavailable_too(tmp_path:
 def test_the_reason_names_the_day_when_the_last_answer_was_not_today() -> None:
     poller = TelemetryPoller(Pacing(EngineSettings(), random.Random(1)), at("2026-03-10T23:50:00Z"))  # noqa: S311
     poller.record(at("2026-03-10T23:50:00Z"), None)
-    poller.record(at("2026-03-10T23:51:00Z"), KrakenUpstreamError("HTTP 502", operation="x"))
+    poller.record(
+        at("2026-03-10T23:51:00Z"),
+        KrakenUpstreamError("Kraken failed (HTTP 502); it will try again.", operation="x"),
+    )
     assert poller.stale_reason(at("2026-03-11T00:05:00Z")) is None
     reason = poller.stale_reason(at("2026-03-11T00:06:00Z"))
     assert reason is not None
     assert reason.startswith("No live meter readings from Octopus since 10 Mar 23:50 (UK time)")
+    assert "(HTTP 502); it will try again. The bridge keeps trying" in reason
     poller.record(at("2026-03-11T00:07:00Z"), None)
     assert poller.stale_reason(at("2026-03-11T00:07:00Z")) is None

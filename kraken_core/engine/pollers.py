@@ -123,13 +123,11 @@ class Poller:
         if now - self.failing_since < self.stale_after:
             return None
         since = (self.last_success or self.failing_since).astimezone(LONDON)
-        when = (
-            f"{since:%H:%M}"
-            if since.date() == now.astimezone(LONDON).date()
-            else (f"{since:%d %b %H:%M}")
-        )
+        today = since.date() == now.astimezone(LONDON).date()
+        when = f"{since:%H:%M}" if today else f"{since:%d %b %H:%M}"
+        error = (self.last_error or "no answer").rstrip(".")
         return (
-            f"No {self.what} from Octopus since {when} (UK time): {self.last_error}. "
+            f"No {self.what} from Octopus since {when} (UK time): {error}. "
             "The bridge keeps trying; the device comes back by itself."
         )
 
