@@ -713,9 +713,8 @@ class KrakenClient:
         period_from: datetime,
         period_to: datetime,
     ) -> list[RateRow]:
-        url: str | None = (
-            f"{self._rest_url}products/{product_code}/{fuel}-tariffs/{tariff_code}/{resource}/"
-        )
+        asked = f"{self._rest_url}products/{product_code}/{fuel}-tariffs/{tariff_code}/{resource}/"
+        url: str | None = asked
         params: Mapping[str, str] | None = {
             "period_from": as_utc_z(period_from),
             "period_to": as_utc_z(period_to),
@@ -726,34 +725,43 @@ class KrakenClient:
         while url is not None:
             page = await self._send(resource, partial(self._get_page, resource, url, params))
             rows.extend(page.results)
-            url, params = self._next_page(resource, page.next, followed), None
+            url, params = self._next_page(resource, asked, page.next, followed), None
         return rows
 
-    def _next_page(self, resource: str, next_url: str | None, followed: set[str]) -> str | None:
-        """A page's ``next`` link, followed only under our REST address and only once.
+    def _next_page(
+        self, resource: str, asked: str, next_url: str | None, followed: set[str]
+    ) -> str | None:
+        """The next page to ask for: ``next``'s page parameters on the address we asked,
+        each page once.
 
-        The request carries the API key (HTTP Basic), so a link to another host, or to
-        plain HTTP, is never followed (Octopus's links stay under its base URL, which is
-        HTTPS only: developer.octopus.energy/rest/guides/api-basics); a link back to a
-        page already read would go on until the budget is spent.
+        The request carries the API key (HTTP Basic), so it only ever goes to our REST
+        address, which is HTTPS (developer.octopus.energy/rest/guides/api-basics: "all API
+        requests must be made over HTTPS"); a ``next`` written with another scheme or host
+        still names the page. A ``next`` for another resource is not followed, and a link
+        back to a page already read would go on until the budget is spent.
         """
         if next_url is None:
             return None
-        if not next_url.startswith(self._rest_url):
+        try:
+            link = httpx.URL(next_url)
+        except httpx.InvalidURL:
+            link = None
+        ours = httpx.URL(asked)
+        if link is None or link.path != ours.path:
             raise KrakenError(
                 f"Kraken's {resource} answer points its next page at {_origin(next_url)}, "
-                f"outside {self._rest_url}; the bridge does not follow it, as it would send "
-                "your API key there.",
+                f"outside {ours.path}; the bridge does not follow it.",
                 operation=resource,
             )
-        if next_url in followed:
+        page = str(ours.copy_with(query=link.query))
+        if page in followed:
             raise KrakenError(
                 f"Kraken's {resource} answer goes round in a circle (its next page is one it "
                 "already gave); the bridge stops there.",
                 operation=resource,
             )
-        followed.add(next_url)
-        return next_url
+        followed.add(page)
+        return page
 
     async def _get_page(
         self, resource: str, url: str, params: Mapping[str, str] | None
