@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 
 class DispatchType(StrEnum):
-    """Kraken's ``SmartFlexChargingType`` (flexPlannedDispatches ``type``)."""
+    """Kraken's ``SmartFlexChargingType`` (flexPlannedDispatches ``type``): SMART, BOOST or
+    TEST in the shared Kraken schema and ../shared/kraken/README.md, "Intelligent Octopus"."""
 
     SMART = "SMART"  # Octopus's smart charge: makes the slots it touches off-peak
     BOOST = "BOOST"  # charge now, billed at the scheduled (peak) rate

@@ -104,6 +104,7 @@ class EngineBackend:
     def diagnostics(self) -> dict[str, object]:
         """What a user can paste into a support thread: no key, no token."""
         now = self.now()
+        budget = self.budget().model_dump(mode="json")
         return {
             "version": __version__,
             "python": platform.python_version(),
@@ -112,8 +113,8 @@ class EngineBackend:
             "now": to_json_value(now),
             "settings": self._settings_summary,
             "jobs": {p.name: p.status(now).model_dump(mode="json") for p in self._engine.pollers()},
-            "requests_sent": dict(self._engine.client.request_counts),
-            "budget": [to_json_value(s) for s in self._engine.client.budget.status()],
+            "requests_sent": budget["requests_sent"],
+            "budget": budget["operations"],
             "devices": [
                 view.model_dump(mode="json", exclude={"name", "state"}) for view in self.devices()
             ],

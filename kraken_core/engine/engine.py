@@ -122,8 +122,10 @@ class Engine:
     async def run_due(self) -> None:
         """Run every poller that is due now (in dependency order), then republish states."""
         now = self.clock.now()
-        if self.account.due <= now and await self.account.run(self.clock):
-            await self._account_read()
+        if self.account.due <= now:
+            before = self.account.tariff_codes()
+            if await self.account.run(self.clock):
+                await self._account_read(tariffs_changed=before != self.account.tariff_codes())
         if self.tariffs.due <= now:
             await self.tariffs.run(self.clock)
         polled_live = self._live.due(now)
@@ -135,12 +137,11 @@ class Engine:
         await self._record_history(may_ask_kraken=polled_live)
         self.publisher.publish(self.clock.now())
 
-    async def _account_read(self) -> None:
+    async def _account_read(self, *, tariffs_changed: bool) -> None:
         self.publisher.agreements_read()
-        if self.account.tariffs_changed:
+        if tariffs_changed:  # a switch (or the first read): rates for the new tariff now
             await self.tariffs.load_stored()
             self.tariffs.due = self.clock.now()
-            self.account.tariffs_changed = False
 
     def _next_slot_run(self, now: datetime) -> datetime:
         """Prices change at slot boundaries, ``dispatching`` at dispatch edges."""

@@ -17,7 +17,6 @@ from kraken_core.api.models import (
     STATE_MODELS,
     DeviceKind,
     DeviceState,
-    DeviceSummary,
     DeviceView,
 )
 from kraken_core.clock import Clock
@@ -32,9 +31,6 @@ class DeviceRecord:
     unavailable_reason: str | None = "Waiting for the first answer from Octopus"
     updated_at: datetime | None = None
     state: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> DeviceSummary:
-        return DeviceSummary(id=self.id, kind=self.kind, name=self.name)
 
     def view(self) -> DeviceView:
         return DeviceView(

@@ -79,19 +79,17 @@ class AccountPoller(Poller):
         self._client = client
         self.meter_points: tuple[MeterPoint, ...] = ()
         self.billing_period_start: date | None = None
-        self.tariffs_changed = False
 
     def next_due(self, now: datetime) -> datetime:
         return self.pacing.jittered(now + self.pacing.settings.account_interval)
 
     async def poll(self, now: datetime) -> None:
-        """Read the account; ``tariffs_changed`` tells whether the tariff codes changed."""
         account = await self._client.account()
         self.billing_period_start = account.billing_period_start
-        points = tuple(meter_points_in_force(account, now))
-        codes = {p.tariff_code for p in points}
-        self.tariffs_changed = codes != {p.tariff_code for p in self.meter_points}
-        self.meter_points = points
+        self.meter_points = tuple(meter_points_in_force(account, now))
+
+    def tariff_codes(self) -> set[str]:
+        return {p.tariff_code for p in self.meter_points}
 
     def telemetry_device_id(self) -> str | None:
         """The Home Mini on an import meter, if the account has one."""
