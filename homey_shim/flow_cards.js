@@ -11,7 +11,8 @@
  * The trigger remembers the windows it announced in each tariff device's store
  * (FIRED_WINDOWS_STORE_KEY: argument key "2h/12h" → the window's end as the bridge sent
  * it), so that an app restart inside a window does not announce it again. An entry
- * leaves the store once its window has ended; the store goes with a deleted device.
+ * leaves the store once its window has ended. The store is the device's own
+ * (Device#setStoreValue), so a device paired again starts without it.
  */
 
 const { CONDITIONS, ACTIONS, cheapestWindowQuery, cheapestWindowTokens } = require('./flow_maps');
@@ -105,7 +106,7 @@ class FlowCards {
     if (unsaved) await this._saveFired(device, fired);
   }
 
-  /** Forgets a device (deleted; Homey deletes its store with it). */
+  /** Forgets a device (deleted): the memory in front of its store. */
   forget(bridgeDeviceId) {
     this._firedWindows.delete(bridgeDeviceId);
   }
