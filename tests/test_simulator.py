@@ -185,6 +185,7 @@ async def test_account_lists_import_and_export_agreements_with_the_home_mini(
     by_direction = {agreement["meterPoint"]["direction"]: agreement for agreement in agreements}
     assert set(by_direction) == {"IMPORT", "EXPORT"}
     assert by_direction["IMPORT"]["tariff"] == {
+        "__typename": "StandardTariff",
         "productCode": "INTELLI-VAR-24-10-29",
         "tariffCode": "E-1R-INTELLI-VAR-24-10-29-C",
     }

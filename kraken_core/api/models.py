@@ -31,12 +31,21 @@ from kraken_core.domain.efficiency import Period
 from kraken_core.domain.tariff import RateSource
 from kraken_core.domain.windows import DispatchType
 
-DeviceKind = Literal["import_tariff", "export_tariff", "energy_account", "smart_energy_device"]
+DeviceKind = Literal[
+    "import_tariff",
+    "export_tariff",
+    "energy_account",
+    "smart_energy_device",
+    "gas_tariff",
+    "gas_meter",
+]
 DEVICE_KINDS: tuple[DeviceKind, ...] = (
     "import_tariff",
     "export_tariff",
     "energy_account",
     "smart_energy_device",
+    "gas_tariff",
+    "gas_meter",
 )
 
 
@@ -154,13 +163,48 @@ class EnergyAccountState(AccountFigures):
     export_kwh_total: float | None = Field(description="register, never decreasing")
 
 
-DeviceState = ImportTariffState | ExportTariffState | EnergyAccountState | SmartEnergyDeviceState
+class GasTariffState(_Model):
+    """A gas meter point's tariff now (pence per kWh and per day, including VAT)."""
+
+    unit_rate: float | None = Field(description="p/kWh now")
+    next_unit_rate: float | None = Field(description="p/kWh from the next change of price")
+    next_rate_from: UtcTime | None = Field(description="when next_unit_rate starts")
+    tomorrow_unit_rate: float | None = Field(description="tomorrow's p/kWh (Tracker), once known")
+    tomorrow_prices_published: bool
+    standing_charge: float | None = Field(description="p/day")
+    product_code: str | None
+    tariff_code: str | None
+
+
+class GasMeterState(_Model):
+    """A gas meter read by the Octopus Home Mini (about every 30 minutes)."""
+
+    gas_kwh_total: float | None = Field(description="register in kWh, never decreasing")
+    gas_m3_total: float | None = Field(
+        description="register in m³, from kWh by the calorific value setting"
+    )
+    gas_kwh_today: float | None
+    gas_cost_today: float | None = Field(description="pence, unit rate only")
+    last_reading_at: UtcTime | None = Field(description="the newest reading's readAt")
+    calorific_value: float = Field(description="MJ/m³ used for gas_m3_total")
+
+
+DeviceState = (
+    ImportTariffState
+    | ExportTariffState
+    | EnergyAccountState
+    | SmartEnergyDeviceState
+    | GasTariffState
+    | GasMeterState
+)
 
 STATE_MODELS: dict[DeviceKind, type[_Model]] = {
     "import_tariff": ImportTariffState,
     "export_tariff": ExportTariffState,
     "energy_account": EnergyAccountState,
     "smart_energy_device": SmartEnergyDeviceState,
+    "gas_tariff": GasTariffState,
+    "gas_meter": GasMeterState,
 }
 
 

@@ -23,6 +23,10 @@ class MeterPoint:
     product_code: str
     tariff_code: str
     telemetry_device_id: str | None  # the Home Mini's, when there is one
+    meter_type: str | None = None  # Kraken's ElectricityMeterMeterType (S1, S2ADE, N, …)
+    tariff_typename: str | None = None  # StandardTariff, DayNightTariff, FourRateEvTariff, …
+    ev_device_peak_rate: float | None = None  # FourRateEvTariff only, p/kWh inc. VAT
+    ev_device_off_peak_rate: float | None = None
 
     @property
     def device_kind(self) -> Literal["import_tariff", "export_tariff"]:
@@ -31,6 +35,25 @@ class MeterPoint:
     @property
     def device_id(self) -> str:
         return f"{self.device_kind}.{self.mpan}"
+
+
+@dataclass(frozen=True)
+class GasMeterPoint:
+    """A gas meter point and the agreement in force on it."""
+
+    mprn: str
+    product_code: str
+    tariff_code: str
+    serial_number: str | None
+    telemetry_device_id: str | None  # the Home Mini's smartGasMeter id, when there is one
+
+    @property
+    def tariff_device_id(self) -> str:
+        return f"gas_tariff.{self.mprn}"
+
+    @property
+    def meter_device_id(self) -> str:
+        return f"gas_meter.{self.mprn}"
 
 
 @dataclass(frozen=True)

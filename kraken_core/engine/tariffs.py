@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from kraken_core.domain.product import MeterPoint
+from kraken_core.domain.product import GasMeterPoint, MeterPoint
 from kraken_core.domain.timeline import (
     LONDON,
     RatePeriod,
@@ -64,6 +64,44 @@ def meter_points_in_force(account: Account, now: datetime) -> list[MeterPoint]:
                 product_code=tariff.product_code,
                 tariff_code=tariff.tariff_code,
                 telemetry_device_id=telemetry_id,
+                meter_type=next((m.meter_type for m in wire_point.meters if m.meter_type), None),
+                tariff_typename=tariff.typename,
+                ev_device_peak_rate=tariff.ev_device_peak_rate,
+                ev_device_off_peak_rate=tariff.ev_device_off_peak_rate,
+            )
+        )
+    return points
+
+
+def gas_points_in_force(account: Account, now: datetime) -> list[GasMeterPoint]:
+    """The gas meter points with an agreement in force at ``now``."""
+    points: list[GasMeterPoint] = []
+    for agreement in account.gas_agreements:
+        if agreement.valid_from is not None and agreement.valid_from > now:
+            continue
+        if agreement.valid_to is not None and agreement.valid_to <= now:
+            continue
+        tariff = agreement.tariff
+        wire_point = agreement.meter_point
+        if tariff is None or not tariff.product_code or not tariff.tariff_code:
+            continue
+        if not wire_point.mprn:
+            continue
+        meter = next(iter(wire_point.meters), None)
+        points.append(
+            GasMeterPoint(
+                mprn=wire_point.mprn,
+                product_code=tariff.product_code,
+                tariff_code=tariff.tariff_code,
+                serial_number=meter.serial_number if meter is not None else None,
+                telemetry_device_id=next(
+                    (
+                        m.smart_gas_meter.device_id
+                        for m in wire_point.meters
+                        if m.smart_gas_meter is not None and m.smart_gas_meter.device_id
+                    ),
+                    None,
+                ),
             )
         )
     return points
@@ -78,6 +116,7 @@ class AccountPoller(Poller):
         super().__init__("account", "account details", pacing, now, stale_after=None)
         self._client = client
         self.meter_points: tuple[MeterPoint, ...] = ()
+        self.gas_points: tuple[GasMeterPoint, ...] = ()
         self.billing_period_start: date | None = None
 
     def next_due(self, now: datetime) -> datetime:
@@ -87,6 +126,7 @@ class AccountPoller(Poller):
         account = await self._client.account()
         self.billing_period_start = account.billing_period_start
         self.meter_points = tuple(meter_points_in_force(account, now))
+        self.gas_points = tuple(gas_points_in_force(account, now))
 
     def tariff_codes(self) -> set[str]:
         return {p.tariff_code for p in self.meter_points}

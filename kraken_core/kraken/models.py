@@ -32,6 +32,8 @@ class SmartMeterDevice(WireModel):
 
 class ElectricityMeter(WireModel):
     serial_number: str | None = Field(alias="serialNumber")
+    meter_type: str | None = Field(alias="meterType")
+    """Kraken's ``ElectricityMeterMeterType`` (``S1``, ``S2ADE``, ``N`` …); null if unknown."""
     smart_import_meter: SmartMeterDevice | None = Field(alias="smartImportElectricityMeter")
     smart_export_meter: SmartMeterDevice | None = Field(alias="smartExportElectricityMeter")
 
@@ -47,10 +49,20 @@ class Tariff(WireModel):
     tariff_code: str | None = Field(default=None, alias="tariffCode")
 
 
+class ElectricityTariff(Tariff):
+    """The agreement's tariff: ``typename`` is the ``ElectricityTariffType`` member
+    (``StandardTariff``, ``DayNightTariff``, ``HalfHourlyTariff``, ``FourRateEvTariff``, …).
+    The EV rates (p/kWh inc. VAT) exist only on ``FourRateEvTariff``."""
+
+    typename: str = Field(alias="__typename")
+    ev_device_peak_rate: float | None = Field(default=None, alias="evDevicePeakRate")
+    ev_device_off_peak_rate: float | None = Field(default=None, alias="evDeviceOffPeakRate")
+
+
 class ElectricityAgreement(WireModel):
     valid_from: AwareDatetime | None = Field(alias="validFrom")
     valid_to: AwareDatetime | None = Field(alias="validTo")
-    tariff: Tariff | None
+    tariff: ElectricityTariff | None
     meter_point: ElectricityMeterPoint = Field(alias="meterPoint")
 
 
