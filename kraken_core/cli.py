@@ -95,6 +95,7 @@ def _engine_settings(settings: BridgeSettings) -> EngineSettings:
         allowance_limit_minutes=settings.allowance_limit_minutes,
         allowance_day_start=settings.allowance_day_start,
         four_rate_ev=settings.four_rate_ev,
+        economy7_meter=settings.economy7_meter,
     )
 
 
@@ -259,6 +260,7 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "allowance_limit_minutes": settings.allowance_limit_minutes,
         "allowance_day_start": settings.allowance_day_start.strftime("%H:%M"),
         "four_rate_ev": settings.four_rate_ev,
+        "economy7_meter": settings.economy7_meter,
         "mdns": settings.mdns,
         "history_retention_days": settings.history_retention_days,
         "telemetry_backfill_days": settings.telemetry_backfill_days,

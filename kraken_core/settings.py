@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,7 +58,10 @@ class BridgeSettings(BaseSettings):
     # Homey app's settings page can change the allowance later (PUT /api/v1/settings).
     allowance_limit_minutes: int = Field(default=360, ge=0, le=1440)
     allowance_day_start: time = time(12, 0)
-    four_rate_ev: bool | None = None  # None: detect from the tariff code
+    four_rate_ev: bool | None = None  # None: detect from the product (FourRateEvTariff)
+    # Economy 7 night hours: a smart meter's are 00:30-07:30 GMT, an older meter's
+    # 00:00-07:00 UK time. None reads the kind of meter from Kraken (meterType).
+    economy7_meter: Literal["smart_meter", "older_meter"] | None = None
     mdns: bool = False  # advertise _kraken-bridge._tcp on the LAN for Homey's pairing
     history_retention_days: int = Field(default=14, ge=1, le=3650)
     # How far back a hole in the readings (the bridge was off) is asked of Kraken.

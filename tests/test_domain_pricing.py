@@ -16,7 +16,13 @@ from kraken_core.domain.allowance import (
     billable_windows,
 )
 from kraken_core.domain.dispatch import PlannedDispatch, counted_windows, smart_device_state
-from kraken_core.domain.product import Agreement, is_four_rate_ev, product_changes
+from kraken_core.domain.product import (
+    Agreement,
+    MeterPoint,
+    RegisterGroup,
+    is_four_rate_ev,
+    product_changes,
+)
 from kraken_core.domain.tariff import (
     RateSource,
     ev_unit_rate,
@@ -346,20 +352,31 @@ def test_allowance_status_counts_what_has_run(
 # --- four-rate EV tariffs ---------------------------------------------------------------
 
 
+def _point(tariff_code: str, typename: str | None) -> MeterPoint:
+    return MeterPoint("1900000000001", "IMPORT", "P", tariff_code, None, tariff_typename=typename)
+
+
 @pytest.mark.parametrize(
-    ("tariff_code", "override", "four_rate"),
+    ("tariff_code", "group", "typename", "override", "four_rate"),
     [
-        ("E-4R-INTELLI-EV-25-01-01-C", None, True),
-        ("E-1R-INTELLI-VAR-24-10-29-C", None, False),
-        ("E-1R-INTELLI-VAR-24-10-29-C", True, True),
-        ("E-4R-INTELLI-EV-25-01-01-C", False, False),
-        (None, None, False),
+        # The newer IOG products: E-1R- codes in the product's four-rate EV group.
+        ("E-1R-IOG-SMB-TOU-25-12-12-E", RegisterGroup.FOUR_RATE_EV, None, None, True),
+        ("E-1R-IOG-SMB-TOU-25-12-12-E", None, "FourRateEvTariff", None, True),
+        ("E-1R-INTELLI-VAR-24-10-29-C", RegisterGroup.SINGLE, "StandardTariff", None, False),
+        # A prefix says nothing: an E-4R- code the product lists as single is single.
+        ("E-4R-INTELLI-EV-25-01-01-C", RegisterGroup.SINGLE, None, None, False),
+        ("E-1R-INTELLI-VAR-24-10-29-C", RegisterGroup.SINGLE, None, True, True),
+        ("E-1R-IOG-SMB-TOU-25-12-12-E", RegisterGroup.FOUR_RATE_EV, None, False, False),
     ],
 )
-def test_four_rate_detected_from_the_tariff_code_unless_overridden(
-    tariff_code: str | None, override: bool | None, four_rate: bool
+def test_four_rate_detected_from_the_product_or_kraken_type_unless_overridden(
+    tariff_code: str,
+    group: RegisterGroup | None,
+    typename: str | None,
+    override: bool | None,
+    four_rate: bool,
 ) -> None:
-    assert is_four_rate_ev(tariff_code, override) is four_rate
+    assert is_four_rate_ev(_point(tariff_code, typename), group, override) is four_rate
 
 
 def test_four_rate_home_keeps_the_tariff_rate_and_the_car_gets_the_ev_rate() -> None:

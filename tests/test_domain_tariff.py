@@ -140,7 +140,8 @@ def test_unplugged_car_dispatches_do_not_count() -> None:
     assert (shown.planned_dispatch_count, shown.current_dispatch_end) == (0, None)
 
 
-def test_tomorrow_published_only_when_every_slot_of_tomorrow_is_known() -> None:
+def test_tomorrow_published_once_its_slots_to_2300_uk_time_are_known() -> None:
+    """Agile's day-ahead block runs 23:00 -> 23:00: the last hour comes the day after."""
     today = half_hour_rates(
         [RatePeriod(utc("2026-03-10T00:00:00"), utc("2026-03-11T00:00:00"), 20.0)],
         utc("2026-03-10T00:00:00"),
@@ -149,10 +150,12 @@ def test_tomorrow_published_only_when_every_slot_of_tomorrow_is_known() -> None:
     now = utc("2026-03-10T16:05:00")
     kwargs = {"standing_charge": None, "product_code": None, "tariff_code": None}
     assert not tariff_state(today, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
-    nearly = dict(today) | {slot: 15.0 for slot in day_slots(date(2026, 3, 11))[:-1]}
-    assert not tariff_state(nearly, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
-    full = dict(today) | {slot: 15.0 for slot in day_slots(date(2026, 3, 11))}
-    assert tariff_state(full, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
+    tomorrow = day_slots(date(2026, 3, 11))  # GMT: 23:00 UK time is 23:00Z
+    block = dict(today) | {slot: 15.0 for slot in tomorrow if slot < utc("2026-03-11T23:00:00")}
+    assert tariff_state(block, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
+    short = dict(block)
+    del short[utc("2026-03-11T22:30:00")]
+    assert not tariff_state(short, now, **kwargs).tomorrow_prices_published  # type: ignore[arg-type]
 
 
 def test_quadrant_uses_equal_width_bands_not_ranks() -> None:

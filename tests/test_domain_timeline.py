@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kraken_core.domain.product import (
+    FOUR_RATE_EV_NIGHT,
+    OLDER_METER_NIGHT,
+    SMART_METER_NIGHT,
+)
 from kraken_core.domain.tariff import tariff_state, tomorrow_prices_published
 from kraken_core.domain.timeline import (
+    LONDON,
     RatePeriod,
     day_night_rates,
     day_rates,
@@ -134,21 +140,38 @@ def test_quadrant_bands_are_equal_width(price: float, day: list[float], quadrant
     assert price_quadrant(price, day) == quadrant
 
 
-def test_day_night_meters_use_night_rates_in_gmt_hours() -> None:
+def _nights(rates: dict[datetime, float], night: float) -> list[str]:
+    """The UK-time starts of the night-rate slots."""
+    return [f"{s.astimezone(LONDON):%H:%M}" for s, rate in rates.items() if rate == night]
+
+
+def test_economy7_on_a_smart_meter_keeps_gmt_night_hours_in_summer() -> None:
     day_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 28.1)]
     night_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 11.9)]
     start, end = local_day_bounds(date(2026, 7, 1))  # BST: local midnight is 23:00 UTC
-    rates = day_night_rates(day_rows, night_rows, start, end)
+    rates = day_night_rates(day_rows, night_rows, start, end, SMART_METER_NIGHT)
     assert len(rates) == 48
-    assert rates[utc("2026-07-01T00:30:00Z")] == 11.9
-    assert rates[utc("2026-07-01T07:00:00Z")] == 11.9
-    assert rates[utc("2026-07-01T07:30:00Z")] == 28.1
-    assert rates[utc("2026-06-30T23:00:00Z")] == 28.1
-    wrapped = day_night_rates(
-        day_rows, night_rows, start, end, night_from=time(23, 0), night_to=time(6, 0)
+    nights = _nights(rates, 11.9)  # 00:30-07:30 GMT is 01:30-08:30 BST
+    assert (nights[0], nights[-1], len(nights)) == ("01:30", "08:00", 14)
+
+
+def test_economy7_on_an_older_meter_follows_the_uk_clock() -> None:
+    day_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 28.1)]
+    night_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 11.9)]
+    for day in (date(2026, 1, 15), date(2026, 7, 1)):
+        rates = day_night_rates(day_rows, night_rows, *local_day_bounds(day), OLDER_METER_NIGHT)
+        nights = _nights(rates, 11.9)
+        assert (nights[0], nights[-1], len(nights)) == ("00:00", "06:30", 14)
+
+
+def test_four_rate_home_night_wraps_midnight_in_uk_time() -> None:
+    day_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 30.0)]
+    night_rows = [RatePeriod(utc("2026-01-01T00:00:00Z"), None, 7.0)]
+    rates = day_night_rates(
+        day_rows, night_rows, *local_day_bounds(date(2026, 7, 1)), FOUR_RATE_EV_NIGHT
     )
-    assert wrapped[utc("2026-06-30T23:30:00Z")] == 11.9
-    assert wrapped[utc("2026-07-01T06:00:00Z")] == 28.1
+    nights = _nights(rates, 7.0)  # 00:00-05:30 and 23:30-24:00 BST
+    assert (nights[0], nights[-2], nights[-1], len(nights)) == ("00:00", "05:00", "23:30", 12)
 
 
 @pytest.mark.parametrize(
@@ -169,9 +192,14 @@ def test_tomorrow_published_needs_every_slot_of_a_short_or_long_day(
     rates = half_hour_rates(later, start, end)
     assert len(day_rates(rates, tomorrow) or []) == slots
     assert tomorrow_prices_published(rates, utc(now))
-    missing_last = dict(rates)
-    del missing_last[day_slots(tomorrow)[-1]]
-    assert not tomorrow_prices_published(missing_last, utc(now))
+    # The last hour (23:00-24:00 UK time) is not needed: it comes with the next block.
+    without_last_hour = dict(rates)
+    for slot in day_slots(tomorrow)[-2:]:
+        del without_last_hour[slot]
+    assert tomorrow_prices_published(without_last_hour, utc(now))
+    missing_2230 = dict(rates)
+    del missing_2230[day_slots(tomorrow)[-3]]
+    assert not tomorrow_prices_published(missing_2230, utc(now))
 
 
 def test_the_extra_hour_of_autumn_has_its_own_two_prices() -> None:

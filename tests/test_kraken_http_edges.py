@@ -371,3 +371,84 @@ async def test_a_429_with_an_http_date_says_when_in_utc_and_is_not_retried(
     assert "slow down on flexPlannedDispatches (HTTP 429)" in str(on_graphql.value)
     assert graphql.operations("FlexPlannedDispatches") == 1
     assert rest.call_count == 1
+
+
+# --- products: which rates a tariff has, and where they are -------------------------------
+
+E7_PRODUCT, E7_TARIFF = "VAR-22-11-01", "E-2R-VAR-22-11-01-C"
+E7_BASE = f"{REST}products/{E7_PRODUCT}/electricity-tariffs/{E7_TARIFF}/"
+
+
+def e7_product(host: str = "https://api.octopus.energy") -> dict[str, object]:
+    """A dual-register product as Octopus writes it: links on its own public host."""
+    base = f"{host}/v1/products/{E7_PRODUCT}/electricity-tariffs/{E7_TARIFF}/"
+    return {
+        "code": E7_PRODUCT,
+        "full_name": "Flexible Octopus",
+        "tariffs_active_at": "2026-03-10T12:00:00Z",
+        "single_register_electricity_tariffs": {},
+        "dual_register_electricity_tariffs": {
+            "_C": {
+                "direct_debit_monthly": {
+                    "code": E7_TARIFF,
+                    "standing_charge_inc_vat": 49.6,
+                    "links": [
+                        {"href": f"{base}{rel.replace('_', '-')}/", "method": "get", "rel": rel}
+                        for rel in ("day_unit_rates", "night_unit_rates", "standing_charges")
+                    ],
+                },
+                "varying": None,
+            }
+        },
+        "single_register_gas_tariffs": {},
+    }
+
+
+async def test_a_product_says_which_register_group_and_links_a_tariff_has(
+    kraken: respx.MockRouter,
+) -> None:
+    product = kraken.get(f"{REST}products/{E7_PRODUCT}/").mock(
+        return_value=httpx.Response(200, json=e7_product())
+    )
+    night = kraken.get(url__startswith=f"{E7_BASE}night-unit-rates/").mock(
+        return_value=rates_page(None, rate_row(START, 13.1))
+    )
+
+    async with kraken_client() as client:
+        found = (await client.product(E7_PRODUCT)).find(E7_TARIFF)
+        assert found is not None
+        group, entry = found
+        link = entry.link("night_unit_rates")
+        assert link is not None
+        rows = await client.linked_rates(link, START, START + timedelta(hours=1))
+
+    assert group == "dual_register_electricity_tariffs"
+    assert entry.link("standard_unit_rates") is None  # never asked for an E7 tariff
+    assert [row.value_inc_vat for row in rows] == [13.1]
+    assert product.call_count == 1
+    # The link named api.octopus.energy: its path was asked on the bridge's own address.
+    (call,) = night.calls
+    assert call.request.url.host == "kraken.invalid"
+    assert call.request.url.params["period_from"] == "2026-03-10T12:00:00Z"
+
+
+async def test_a_product_link_outside_the_rate_addresses_is_not_followed(
+    kraken: respx.MockRouter,
+) -> None:
+    odd = e7_product()
+    entry = odd["dual_register_electricity_tariffs"]["_C"]["direct_debit_monthly"]  # type: ignore[index]
+    entry["links"][0]["href"] = "https://evil.invalid/steal/day-unit-rates/"
+    kraken.get(f"{REST}products/{E7_PRODUCT}/").mock(return_value=httpx.Response(200, json=odd))
+    anywhere = kraken.get(url__regex=r".*unit-rates.*").mock(return_value=rates_page(None))
+
+    async with kraken_client() as client:
+        found = (await client.product(E7_PRODUCT)).find(E7_TARIFF)
+        assert found is not None
+        link = found[1].link("day_unit_rates")
+        assert link is not None
+        with pytest.raises(KrakenError) as refused:
+            await client.linked_rates(link, START, START + timedelta(hours=1))
+
+    assert "does not follow it" in str(refused.value)
+    assert anywhere.call_count == 0
+    assert_nothing_secret(refused.value)

@@ -125,6 +125,12 @@ class SmartEnergyDeviceState(_Model):
     planned_energy_kwh: float | None
     current_dispatch_end: UtcTime | None
     ev_unit_rate: float | None = Field(description="what the car's own charging costs now")
+    ev_peak_rate: float | None = Field(
+        default=None, description="four-rate EV tariffs: Kraken's evDevicePeakRate, p/kWh"
+    )
+    ev_off_peak_rate: float | None = Field(
+        default=None, description="four-rate EV tariffs: Kraken's evDeviceOffPeakRate, p/kWh"
+    )
     allowance_used_minutes: int
     allowance_left_minutes: int | None
     allowance_reached: bool

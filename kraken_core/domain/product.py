@@ -1,17 +1,49 @@
-"""The household's meter points and what their product and tariff codes say: which
-point is the home's import, four-rate EV tariffs, and a change of product."""
+"""The household's meter points and what their products say: which point is the home's
+import, the tariff's register group (single, day/night, four-rate EV) and night hours,
+and a change of product."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, time
+from enum import StrEnum
 from typing import Literal
 
-Direction = Literal["IMPORT", "EXPORT"]
+from kraken_core.domain.timeline import LONDON, NightWindow
 
-# Kraken tariff codes name the number of registers: E-1R single rate, E-2R day/night,
-# E-4R the four-rate EV tariffs (home peak/off-peak, EV peak/off-peak).
-FOUR_RATE_TARIFF_PREFIX = "E-4R-"
+Direction = Literal["IMPORT", "EXPORT"]
+NightOverride = Literal["smart_meter", "older_meter"]
+
+
+class RegisterGroup(StrEnum):
+    """How a tariff's unit rates are published (shared kraken/README.md, "Unit rates"):
+    the product's register group, never the tariff code's prefix (the newer Intelligent
+    Octopus Go products are four-rate EV tariffs with ``E-1R-`` codes)."""
+
+    SINGLE = "single"  # standard-unit-rates: Agile, Tracker, Go, Cosy, Flux, Outgoing, gas
+    DAY_NIGHT = "day_night"  # day- and night-unit-rates: Economy 7 (E-2R-)
+    FOUR_RATE_EV = "four_rate_ev"  # day and night for the home, EV rates for the car
+
+
+#: ``GET /v1/products/{code}/`` keys and the group each is (developer.octopus.energy/rest).
+PRODUCT_GROUPS: Mapping[str, RegisterGroup] = {
+    "single_register_electricity_tariffs": RegisterGroup.SINGLE,
+    "dual_register_electricity_tariffs": RegisterGroup.DAY_NIGHT,
+    "four_rate_ev_electricity_tariffs": RegisterGroup.FOUR_RATE_EV,
+    "single_register_gas_tariffs": RegisterGroup.SINGLE,
+}
+
+# Night hours are not in Kraken's data (shared kraken/README.md, "Unit rates"): an
+# Economy 7 smart meter keeps GMT all year, an older meter's time switch follows the
+# local clock; the four-rate EV tariffs' home night is IOG's 23:30-05:30 UK time.
+SMART_METER_NIGHT = NightWindow(time(0, 30), time(7, 30), UTC)
+OLDER_METER_NIGHT = NightWindow(time(0, 0), time(7, 0), LONDON)
+FOUR_RATE_EV_NIGHT = NightWindow(time(23, 30), time(5, 30), LONDON)
+
+# Kraken's ElectricityMeterMeterType: S1 is SMETS1, S2A … S2CDE are SMETS2 (``S`` alone is
+# a smartcard prepayment meter, not a smart meter).
+_SMART_METER_TYPES = ("S1", "S2")
 
 
 @dataclass(frozen=True)
@@ -56,6 +88,27 @@ class GasMeterPoint:
         return f"gas_meter.{self.mprn}"
 
 
+def is_smart_meter(point: MeterPoint) -> bool:
+    """Whether the meter keeps smart-meter time: by Kraken's meter type when it gives one,
+    else by whether the meter has a Home Mini (only smart meters have one)."""
+    if point.meter_type:
+        return point.meter_type.upper().startswith(_SMART_METER_TYPES)
+    return point.telemetry_device_id is not None
+
+
+def night_window(
+    point: MeterPoint, group: RegisterGroup | None, override: NightOverride | None = None
+) -> NightWindow | None:
+    """The night hours of a two-register tariff on this meter, None for single-register.
+    ``override`` (a setting) says which kind of meter it is when Kraken's answer is wrong."""
+    if group == RegisterGroup.FOUR_RATE_EV:
+        return FOUR_RATE_EV_NIGHT
+    if group != RegisterGroup.DAY_NIGHT:
+        return None
+    smart = is_smart_meter(point) if override is None else override == "smart_meter"
+    return SMART_METER_NIGHT if smart else OLDER_METER_NIGHT
+
+
 @dataclass(frozen=True)
 class HouseholdTariffs:
     """The points the household's prices come from."""
@@ -66,15 +119,18 @@ class HouseholdTariffs:
 
 
 def household_tariffs(
-    points: Iterable[MeterPoint], four_rate_override: bool | None = None
+    points: Iterable[MeterPoint],
+    four_rate_override: bool | None = None,
+    groups: Mapping[str, RegisterGroup] | None = None,
 ) -> HouseholdTariffs:
     """The first import and export point (Kraken lists the main meter first) and whether
-    the import tariff is a four-rate EV tariff (``four_rate_override`` is a setting)."""
+    the import tariff is a four-rate EV tariff (``groups``: register group by tariff code,
+    from the products; ``four_rate_override`` is a setting)."""
     listed = list(points)
     import_point = next((p for p in listed if p.direction == "IMPORT"), None)
     export_point = next((p for p in listed if p.direction == "EXPORT"), None)
     four_rate = import_point is not None and is_four_rate_ev(
-        import_point.tariff_code, four_rate_override
+        import_point, (groups or {}).get(import_point.tariff_code), four_rate_override
     )
     return HouseholdTariffs(import_point, export_point, four_rate)
 
@@ -92,14 +148,17 @@ class ProductChange:
     current: Agreement
 
 
-def is_four_rate_ev(tariff_code: str | None, override: bool | None = None) -> bool:
-    """Whether only the car's own use is discounted during a dispatch.
+def is_four_rate_ev(
+    point: MeterPoint, group: RegisterGroup | None, override: bool | None = None
+) -> bool:
+    """Whether only the car's own use is discounted during a dispatch: the product lists
+    the tariff as four-rate EV, or Kraken's agreement says ``FourRateEvTariff``.
 
-    ``override`` (a setting) wins over what the tariff code says.
+    ``override`` (a setting) wins over both.
     """
     if override is not None:
         return override
-    return bool(tariff_code) and str(tariff_code).upper().startswith(FOUR_RATE_TARIFF_PREFIX)
+    return group == RegisterGroup.FOUR_RATE_EV or point.tariff_typename == "FourRateEvTariff"
 
 
 def product_changes(

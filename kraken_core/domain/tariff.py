@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from kraken_core.domain.timeline import (
+    LONDON,
     SLOT,
     day_slots,
     local_day,
@@ -95,19 +96,50 @@ def ev_unit_rate(
     home_rate: float | None,
     four_rate_ev: bool,
     ev_off_peak_rate: float | None = None,
+    ev_peak_rate: float | None = None,
 ) -> float | None:
     """What a smart device's own charging costs now (p/kWh).
 
     On ordinary tariffs the car pays what the home pays (``home_rate``). On a four-rate
-    EV tariff a billable SMART dispatch of this device touching the slot gives it the EV
-    off-peak rate (``ev_off_peak_rate`` when known, else the day's off-peak rate).
+    EV tariff the car's own charging is billed on its own rates: a billable SMART
+    dispatch of this device touching the slot gives it the EV off-peak rate
+    (``ev_off_peak_rate`` when known, else the day's off-peak rate), any other time the
+    EV peak rate (``ev_peak_rate``, Kraken's ``evDevicePeakRate``, else the home's).
     """
     slot = slot_start(now)
     if not four_rate_ev or slot not in rates:
         return home_rate
     if any(w.type == DispatchType.SMART and _touches(w, slot) for w in device_dispatches):
         return ev_off_peak_rate if ev_off_peak_rate is not None else off_peak_rate(rates, slot)
-    return home_rate
+    return ev_peak_rate if ev_peak_rate is not None else home_rate
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    at: datetime
+    rate: float
+
+
+def next_price_change(rates: Mapping[datetime, float], now: datetime) -> PriceChange | None:
+    """The first known slot after now whose rate differs from now's (gas: Tracker's next
+    day); None while now's rate is unknown or no change is known."""
+    current = rates.get(slot_start(now))
+    if current is None:
+        return None
+    for when in sorted(rates):
+        if when > now and rates[when] != current:
+            return PriceChange(when, rates[when])
+    return None
+
+
+def day_mean_rate(rates: Mapping[datetime, float], day: date) -> float | None:
+    """The time-weighted mean rate of a London day once every slot of it is known
+    (Tracker's one price of the day), else None."""
+    values = [rates.get(slot) for slot in day_slots(day)]
+    known = [value for value in values if value is not None]
+    if not known or len(known) != len(values):
+        return None
+    return round(sum(known) / len(known), 4)
 
 
 def _quadrant(rates: Mapping[datetime, float], slot: datetime, price: float | None) -> int | None:
@@ -142,10 +174,22 @@ def day_prices(
     return out
 
 
+#: Agile's day-ahead block runs 23:00 → 23:00 UK time and arrives about 16:00 (shared
+#: kraken/README.md, "Unit rates"; DESIGN.md): tomorrow counts as published once its
+#: slots up to 23:00 are priced, since its last hour only comes the day after.
+PUBLISHED_UNTIL = time(23, 0)
+
+
+def published_until(day: date) -> datetime:
+    """The end of what ``day``'s publication covers: 23:00 UK time that day (UTC)."""
+    return datetime.combine(day, PUBLISHED_UNTIL, LONDON).astimezone(UTC)
+
+
 def tomorrow_prices_published(rates: Mapping[datetime, float], now: datetime) -> bool:
-    """True once every slot of the next London day has a rate."""
+    """True once every slot of the next London day up to 23:00 UK time has a rate."""
     tomorrow = local_day(now) + timedelta(days=1)
-    return all(slot in rates for slot in day_slots(tomorrow))
+    cutoff = published_until(tomorrow)
+    return all(slot in rates for slot in day_slots(tomorrow) if slot < cutoff)
 
 
 def tariff_state(

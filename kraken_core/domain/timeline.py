@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -93,29 +93,37 @@ def price_quadrant(price: float, scheduled: Iterable[float]) -> int:
     return max(0, min(3, int(4 * (price - low) // (high - low))))
 
 
+@dataclass(frozen=True)
+class NightWindow:
+    """The hours a two-register meter bills at its night rate, on ``zone``'s clock
+    (UTC for a smart meter's Economy 7, which keeps GMT all year; London otherwise)."""
+
+    start: time
+    end: time
+    zone: tzinfo
+
+    def covers(self, slot: datetime) -> bool:
+        clock = slot.astimezone(self.zone).time()
+        if self.start <= self.end:
+            return self.start <= clock < self.end
+        return clock >= self.start or clock < self.end
+
+
 def day_night_rates(
     day_periods: Iterable[RatePeriod],
     night_periods: Iterable[RatePeriod],
     start: datetime,
     end: datetime,
-    *,
-    night_from: time = time(0, 30),
-    night_to: time = time(7, 30),
+    night: NightWindow,
 ) -> dict[datetime, float]:
-    """Economy 7 style tariffs: Kraken serves day and night rates as two lists of price
-    periods; which hours are night is the meter's, given here in GMT (UTC) as meters keep it.
-    """
+    """Two-register tariffs (Economy 7, four-rate EV): Kraken serves day and night rates
+    as two lists of price periods, and which half-hours are night is the meter's
+    (``night``), not in the data."""
     day = half_hour_rates(day_periods, start, end)
-    night = half_hour_rates(night_periods, start, end)
+    nights = half_hour_rates(night_periods, start, end)
     rates: dict[datetime, float] = {}
     for slot in slots_between(start, end):
-        clock = slot.time()
-        is_night = (
-            night_from <= clock < night_to
-            if night_from <= night_to
-            else clock >= night_from or clock < night_to
-        )
-        rate = (night if is_night else day).get(slot)
+        rate = (nights if night.covers(slot) else day).get(slot)
         if rate is not None:
             rates[slot] = rate
     return rates

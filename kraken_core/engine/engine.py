@@ -20,7 +20,13 @@ from kraken_core.api.models import SettingsView, UserSettings
 from kraken_core.clock import Clock, SimulatedClock
 from kraken_core.domain.product import household_tariffs
 from kraken_core.domain.timeline import SLOT, slot_start
-from kraken_core.engine.history import History, HistoryInputs, HistorySettings
+from kraken_core.engine.history import (
+    History,
+    HistoryInputs,
+    HistorySettings,
+    RateLookup,
+    no_rates,
+)
 from kraken_core.engine.hub import DeviceHub
 from kraken_core.engine.live import (
     DevicesPoller,
@@ -140,6 +146,7 @@ class Engine:
     async def _account_read(self, *, tariffs_changed: bool) -> None:
         self.publisher.agreements_read()
         if tariffs_changed:  # a switch (or the first read): rates for the new tariff now
+            self.tariffs.forget_products()
             await self.tariffs.load_stored()
             self.tariffs.due = self.clock.now()
 
@@ -192,15 +199,17 @@ class Engine:
 
     async def _record_history(self, *, may_ask_kraken: bool) -> None:
         """Once per poll: store readings (backfilling a hole first), slot energy and prices."""
-        home = household_tariffs(self.account.meter_points, self.settings.four_rate_ev)
+        home = household_tariffs(
+            self.account.meter_points, self.settings.four_rate_ev, self.tariffs.groups
+        )
         if home.import_point is None:
             return
         export = home.export_point
         inputs = HistoryInputs(
             telemetry_device_id=home.import_point.telemetry_device_id,
             latest_reading=self.telemetry.latest,
-            import_rows=self.tariffs.rates_of(home.import_point.tariff_code).rows,
-            export_rows=self.tariffs.rates_of(export.tariff_code).rows if export else None,
+            import_rates=self._rates_lookup(home.import_point.tariff_code),
+            export_rates=self._rates_lookup(export.tariff_code) if export else no_rates,
             standing_rows=self.tariffs.rates_of(
                 home.import_point.tariff_code, STANDING_CHARGES
             ).rows,
@@ -212,3 +221,6 @@ class Engine:
         await self.history.sync(
             self.client, inputs, self.clock.now(), may_ask_kraken=may_ask_kraken
         )
+
+    def _rates_lookup(self, tariff_code: str) -> RateLookup:
+        return lambda start, end: self.tariffs.slots(tariff_code, (start, end))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -60,14 +60,22 @@ class HistorySettings:
     retry_after: timedelta = timedelta(minutes=5)  # a failed backfill is tried again
 
 
+#: Slot rates of a tariff between two times, whatever shape its product publishes.
+RateLookup = Callable[[datetime, datetime], dict[datetime, float]]
+
+
+def no_rates(_start: datetime, _end: datetime) -> dict[datetime, float]:
+    return {}
+
+
 @dataclass(frozen=True)
 class HistoryInputs:
     """What the engine knows that history needs, gathered once per poll."""
 
     telemetry_device_id: str | None
     latest_reading: TelemetryReading | None
-    import_rows: Sequence[RatePeriod] = ()
-    export_rows: Sequence[RatePeriod] | None = None
+    import_rates: RateLookup = no_rates  # the tariff's slot rates over a span
+    export_rates: RateLookup = no_rates
     standing_rows: Sequence[RatePeriod] = ()
     dispatches: Sequence[DispatchWindow] = ()
     four_rate_ev: bool = False
@@ -267,10 +275,7 @@ class History:
             day = local_day(slot)
             if day not in day_cache:
                 bounds = local_day_bounds(day)
-                day_cache[day] = (
-                    half_hour_rates(inputs.import_rows, *bounds),
-                    half_hour_rates(inputs.export_rows or (), *bounds),
-                )
+                day_cache[day] = (inputs.import_rates(*bounds), inputs.export_rates(*bounds))
             import_rates, export_rates = day_cache[day]
             imported = price_slot(
                 import_rates, slot, inputs.dispatches, four_rate_ev=inputs.four_rate_ev

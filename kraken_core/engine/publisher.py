@@ -18,6 +18,7 @@ from kraken_core.api.events import to_json_value
 from kraken_core.api.models import (
     EnergyAccountState,
     ExportTariffState,
+    GasTariffState,
     ImportTariffState,
     PlannedDispatchState,
     SmartEnergyDeviceState,
@@ -38,7 +39,14 @@ from kraken_core.domain.product import (
     is_four_rate_ev,
     product_changes,
 )
-from kraken_core.domain.tariff import TariffState, ev_unit_rate, tariff_state
+from kraken_core.domain.tariff import (
+    TariffState,
+    day_mean_rate,
+    ev_unit_rate,
+    next_price_change,
+    tariff_state,
+    tomorrow_prices_published,
+)
 from kraken_core.domain.timeline import day_rates, local_day, slot_start
 from kraken_core.domain.windows import DispatchWindow
 from kraken_core.engine.history import History
@@ -92,11 +100,15 @@ class StatePublisher:
     def agreements_read(self) -> None:
         """After an account read: a changed product is a trigger; devices appear."""
         points = self._account.meter_points
-        current = {p.mpan: Agreement(p.product_code, p.tariff_code) for p in points}
+        device_of = {p.mpan: p.device_id for p in points} | {
+            p.mprn: p.tariff_device_id for p in self._account.gas_points
+        }
+        current = {p.mpan: Agreement(p.product_code, p.tariff_code) for p in points} | {
+            p.mprn: Agreement(p.product_code, p.tariff_code) for p in self._account.gas_points
+        }
         for change in product_changes(self._agreements or {}, current):
-            point = next(p for p in points if p.mpan == change.meter_point)
             self._trigger(
-                point.device_id,
+                device_of[change.meter_point],
                 "tariff_product_changed",
                 {
                     "previous_product_code": change.previous.product_code,
@@ -133,6 +145,8 @@ class StatePublisher:
             )
         for device in self._devices.devices.values():
             self.hub.ensure(smart_device_id(device.id), "smart_energy_device", device.name)
+        for gas in self._account.gas_points:
+            self.hub.ensure(gas.tariff_device_id, "gas_tariff", f"Gas tariff ({gas.product_code})")
 
     # --- derived views ----------------------------------------------------------------
 
@@ -153,6 +167,7 @@ class StatePublisher:
         # Used minutes count every SMART minute that ran, past the limit too.
         allowance = allowance_status(self.ledger.windows(), settings.allowance, now)
         home_rate, import_slots = self._publish_tariffs(now, billable, allowance)
+        self._publish_gas_tariffs(now)
         self._publish_account(now)
         self._publish_smart_devices(now, billable, allowance, home_rate, import_slots)
         self._flush_triggers()
@@ -163,7 +178,9 @@ class StatePublisher:
         """Each tariff device; returns the home's rate now and its slots (the first import)."""
         settings = self._settings()
         window = rate_window(now)
-        home = household_tariffs(self._account.meter_points, settings.four_rate_ev)
+        home = household_tariffs(
+            self._account.meter_points, settings.four_rate_ev, self._tariffs.groups
+        )
         home_rate: float | None = None
         import_slots: dict[datetime, float] = {}
         for point in self._account.meter_points:
@@ -175,15 +192,38 @@ class StatePublisher:
                 self.hub.set_state(point.device_id, ExportTariffState(**vars(state)))
             if point == home.import_point:
                 home_rate, import_slots = state.unit_rate, slots
-            self._note_tomorrow(point.device_id, state, slots, now)
-            reason = None
-            if state.unit_rate is None:
-                error = self._tariffs.last_error
-                reason = "No unit rate known for this half-hour yet" + (
-                    f": {error}" if error else ""
-                )
-            self.hub.set_availability(point.device_id, state.unit_rate is not None, reason)
+            self._note_tomorrow(point.device_id, state.unit_rate, state, slots, now)
+            self._tariff_availability(point.device_id, state.unit_rate)
         return home_rate, import_slots
+
+    def _publish_gas_tariffs(self, now: datetime) -> None:
+        window = rate_window(now)
+        for point in self._account.gas_points:
+            slots = self._tariffs.slots(point.tariff_code, window)
+            standing = self._tariffs.rates_of(point.tariff_code, STANDING_CHARGES)
+            change = next_price_change(slots, now)
+            unit_rate = slots.get(slot_start(now))
+            published = tomorrow_prices_published(slots, now)
+            state = GasTariffState(
+                unit_rate=unit_rate,
+                next_unit_rate=change.rate if change else unit_rate,
+                next_rate_from=change.at if change else None,
+                tomorrow_unit_rate=day_mean_rate(slots, local_day(now) + timedelta(days=1)),
+                tomorrow_prices_published=published,
+                standing_charge=standing.slots_for(window).get(slot_start(now)),
+                product_code=point.product_code,
+                tariff_code=point.tariff_code,
+            )
+            self.hub.set_state(point.tariff_device_id, state)
+            self._note_tomorrow(point.tariff_device_id, unit_rate, state, slots, now)
+            self._tariff_availability(point.tariff_device_id, unit_rate)
+
+    def _tariff_availability(self, device_id: str, unit_rate: float | None) -> None:
+        reason = None
+        if unit_rate is None:
+            error = self._tariffs.last_error
+            reason = "No unit rate known for this half-hour yet" + (f": {error}" if error else "")
+        self.hub.set_availability(device_id, unit_rate is not None, reason)
 
     def _tariff_state(
         self,
@@ -202,7 +242,9 @@ class StatePublisher:
             tariff_code=point.tariff_code,
             dispatches=billable if is_import else (),
             four_rate_ev=is_import
-            and is_four_rate_ev(point.tariff_code, self._settings().four_rate_ev),
+            and is_four_rate_ev(
+                point, self._tariffs.groups.get(point.tariff_code), self._settings().four_rate_ev
+            ),
         )
 
     def _publish_smart_devices(
@@ -214,8 +256,15 @@ class StatePublisher:
         import_slots: dict[datetime, float],
     ) -> None:
         settings = self._settings()
-        home = household_tariffs(self._account.meter_points, settings.four_rate_ev)
+        home = household_tariffs(
+            self._account.meter_points, settings.four_rate_ev, self._tariffs.groups
+        )
         stale = self._devices.stale_reason(now) or self._dispatches.stale_reason(now)
+        point = home.import_point if home.four_rate_ev else None
+        ev_peak = point.ev_device_peak_rate if point else None
+        ev_off_peak = point.ev_device_off_peak_rate if point else None
+        if settings.ev_off_peak_rate is not None:  # the user's own figure wins
+            ev_off_peak = settings.ev_off_peak_rate
         for device_id, device in self._devices.devices.items():
             planned = self._dispatches.planned.get(device_id, ())
             ev_rate = ev_unit_rate(
@@ -224,9 +273,10 @@ class StatePublisher:
                 device_billable_smart(self.ledger, device_id, billable),
                 home_rate=home_rate,
                 four_rate_ev=home.four_rate_ev,
-                ev_off_peak_rate=settings.ev_off_peak_rate,
+                ev_off_peak_rate=ev_off_peak,
+                ev_peak_rate=ev_peak,
             )
-            state = _smart_state(device, planned, now, ev_rate, allowance)
+            state = _smart_state(device, planned, now, (ev_rate, ev_peak, ev_off_peak), allowance)
             self.hub.set_state(smart_device_id(device_id), state)
             self.hub.set_availability(smart_device_id(device_id), stale is None, stale)
 
@@ -259,10 +309,15 @@ class StatePublisher:
         self.hub.set_availability(hub_id, stale is None, stale)
 
     def _note_tomorrow(
-        self, device_id: str, state: TariffState, slots: dict[datetime, float], now: datetime
+        self,
+        device_id: str,
+        unit_rate: float | None,
+        state: TariffState | GasTariffState,
+        slots: dict[datetime, float],
+        now: datetime,
     ) -> None:
         """Trigger when tomorrow's prices turn published (not on the first known state)."""
-        if state.unit_rate is None:
+        if unit_rate is None:
             return
         published = state.tomorrow_prices_published
         if published and self._tomorrow_published.get(device_id) is False:
@@ -309,9 +364,10 @@ def _smart_state(
     device: SmartDevice,
     planned: tuple[PlannedDispatch, ...],
     now: datetime,
-    ev_rate: float | None,
+    ev_rates: tuple[float | None, float | None, float | None],
     allowance: AllowanceStatus,
 ) -> SmartEnergyDeviceState:
+    """``ev_rates``: what the car's charging costs now, the EV peak and off-peak rates."""
     smart = smart_device_state(device.device_state, planned, now)
     fields = vars(smart) | {
         "planned_dispatches": tuple(
@@ -321,7 +377,9 @@ def _smart_state(
     return SmartEnergyDeviceState(
         kraken_device_id=device.id,
         **fields,
-        ev_unit_rate=ev_rate,
+        ev_unit_rate=ev_rates[0],
+        ev_peak_rate=ev_rates[1],
+        ev_off_peak_rate=ev_rates[2],
         allowance_used_minutes=allowance.used_minutes,
         allowance_left_minutes=allowance.left_minutes,
         allowance_reached=allowance.reached,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 from kraken_core.domain.allowance import AllowanceRule
+from kraken_core.domain.product import NightOverride
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,10 @@ class EngineSettings:
     # older contracts) and the local time that day starts (not published; users report noon).
     allowance_limit_minutes: int = 360
     allowance_day_start: time = time(12, 0)
-    # Four-rate EV tariffs discount only the car: None detects it from the tariff code.
+    # Four-rate EV tariffs discount only the car: None detects it from the product.
     four_rate_ev: bool | None = None
+    # Economy 7 night hours follow the meter: None reads the kind of meter from Kraken.
+    economy7_meter: NightOverride | None = None
     ev_off_peak_rate: float | None = None  # p/kWh; None: the day's off-peak rate
 
     @property

@@ -2,9 +2,10 @@
 
 - ``account`` is read at most hourly: the agreements in force on each electricity meter
   point, the Home Mini's id and the billing period.
-- ``tariffs`` asks only for rates not yet known (they are kept in the store): at start,
-  when the agreements change, and every few minutes from 16:00 UK time until tomorrow's
-  day-ahead prices are found.
+- ``tariffs`` asks each product (once per agreement) which rate endpoints its tariff
+  has, then only for rates not yet known (they are kept in the store): at start, when
+  the agreements change, and every few minutes from 16:00 UK time until tomorrow's
+  prices up to 23:00 are found.
 """
 
 from __future__ import annotations
@@ -12,22 +13,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from kraken_core.domain.product import GasMeterPoint, MeterPoint
+from kraken_core.domain.product import (
+    PRODUCT_GROUPS,
+    GasMeterPoint,
+    MeterPoint,
+    RegisterGroup,
+    night_window,
+)
+from kraken_core.domain.tariff import published_until
 from kraken_core.domain.timeline import (
     LONDON,
+    NightWindow,
     RatePeriod,
+    day_night_rates,
     half_hour_rates,
     local_day,
     local_day_bounds,
+    slot_start,
 )
 from kraken_core.engine.pollers import Pacing, Poller
 from kraken_core.kraken.client import KrakenClient
-from kraken_core.kraken.models import Account, RateRow
+from kraken_core.kraken.errors import KrakenError
+from kraken_core.kraken.models import Account, Product, ProductLink, ProductTariff, RateRow
 from kraken_core.store.db import Store
 
+# The REST resources (developer.octopus.energy/rest; shared kraken/README.md, "Unit
+# rates"), also the store's names for the rows; a product links each with ``rel`` spelt
+# with underscores.
 UNIT_RATES = "standard-unit-rates"
+DAY_RATES = "day-unit-rates"
+NIGHT_RATES = "night-unit-rates"
 STANDING_CHARGES = "standing-charges"
-RATE_KINDS = (UNIT_RATES, STANDING_CHARGES)
+UNIT_RATE_KINDS = (UNIT_RATES, DAY_RATES, NIGHT_RATES)
+RATE_KINDS = (*UNIT_RATE_KINDS, STANDING_CHARGES)
+RESOURCES: dict[RegisterGroup, tuple[str, ...]] = {
+    RegisterGroup.SINGLE: (UNIT_RATES, STANDING_CHARGES),
+    RegisterGroup.DAY_NIGHT: (DAY_RATES, NIGHT_RATES, STANDING_CHARGES),
+    RegisterGroup.FOUR_RATE_EV: (DAY_RATES, NIGHT_RATES, STANDING_CHARGES),
+}
 PUBLICATION_WINDOW = timedelta(hours=4)  # day-ahead prices normally appear 16:00-20:00
 
 
@@ -129,7 +152,7 @@ class AccountPoller(Poller):
         self.gas_points = tuple(gas_points_in_force(account, now))
 
     def tariff_codes(self) -> set[str]:
-        return {p.tariff_code for p in self.meter_points}
+        return {p.tariff_code for p in self.meter_points} | {p.tariff_code for p in self.gas_points}
 
     def telemetry_device_id(self) -> str | None:
         """The Home Mini on an import meter, if the account has one."""
@@ -177,8 +200,13 @@ class TariffRates:
         self.known = (known_from, max(known_until, self.known[1]) if self.known else known_until)
 
 
+class RatesMissing(KrakenError):
+    """Octopus answered, but a rate endpoint the product links has nothing for now."""
+
+
 class TariffPoller(Poller):
-    """Unit rates and standing charges of the tariffs in force, fetched only when missing."""
+    """Unit rates and standing charges of the tariffs in force (electricity and gas),
+    found through each product and fetched only when missing."""
 
     def __init__(
         self,
@@ -194,20 +222,52 @@ class TariffPoller(Poller):
         self._store = store
         self._account = account
         self.rates: dict[tuple[str, str], TariffRates] = {}
+        self._products: dict[str, Product] = {}  # by product code, until the agreements change
+        self.entries: dict[str, ProductTariff] = {}  # by tariff code
+        self.groups: dict[str, RegisterGroup] = {}  # by tariff code
 
     def rates_of(self, tariff_code: str, kind: str = UNIT_RATES) -> TariffRates:
         return self.rates.get((tariff_code, kind)) or TariffRates()
 
     def slots(self, tariff_code: str, window: tuple[datetime, datetime]) -> dict[datetime, float]:
-        return self.rates_of(tariff_code).slots_for(window)
+        """The tariff's rate of every half-hour of ``window`` known so far, whatever shape
+        its product publishes them in."""
+        night = self._night(tariff_code)
+        if night is None:
+            return self.rates_of(tariff_code).slots_for(window)
+        return day_night_rates(
+            self.rates_of(tariff_code, DAY_RATES).rows,
+            self.rates_of(tariff_code, NIGHT_RATES).rows,
+            *window,
+            night,
+        )
+
+    def _night(self, tariff_code: str) -> NightWindow | None:
+        group = self.groups.get(tariff_code)
+        if group in (None, RegisterGroup.SINGLE):
+            return None
+        point = next((p for p in self._account.meter_points if p.tariff_code == tariff_code), None)
+        if point is None:
+            return None
+        return night_window(point, group, self.pacing.settings.economy7_meter)
+
+    def forget_products(self) -> None:
+        """The agreements changed: ask the products again (a new tariff, a new shape)."""
+        self._products.clear()
 
     async def load_stored(self) -> None:
         """Rates the store kept for tariffs not yet in memory (after a start or a switch)."""
-        for point in self._account.meter_points:
+        for _, tariff_code in self._in_force():
             for kind in RATE_KINDS:
-                if (point.tariff_code, kind) not in self.rates:
-                    rows, known = await self._store.load_rates(point.tariff_code, kind)
-                    self.rates[(point.tariff_code, kind)] = TariffRates(rows=rows, known=known)
+                if (tariff_code, kind) not in self.rates:
+                    rows, known = await self._store.load_rates(tariff_code, kind)
+                    self.rates[(tariff_code, kind)] = TariffRates(rows=rows, known=known)
+
+    def _in_force(self) -> list[tuple[str, str]]:
+        """(product code, tariff code) of every electricity and gas agreement in force."""
+        electricity = [(p.product_code, p.tariff_code) for p in self._account.meter_points]
+        gas = [(p.product_code, p.tariff_code) for p in self._account.gas_points]
+        return list(dict.fromkeys([*electricity, *gas]))
 
     def next_due(self, now: datetime) -> datetime:
         """Only while tomorrow's prices are missing and due, every few minutes."""
@@ -222,24 +282,72 @@ class TariffPoller(Poller):
             return self.pacing.jittered(now + settings.publication_poll)
         return self.pacing.jittered(publication)
 
+    def retry_at(self, now: datetime, error: KrakenError) -> datetime:
+        """Octopus answering with nothing to price now is not cured by asking every few
+        minutes: look again with the account, hourly."""
+        if isinstance(error, RatesMissing):
+            return self.pacing.jittered(now + self.pacing.settings.account_interval)
+        return super().retry_at(now, error)
+
     def tomorrow_known(self, now: datetime) -> bool:
-        _, want_to = rate_window(now)
+        """Whether every tariff's unit rates reach 23:00 UK time tomorrow (DESIGN.md)."""
+        wanted = published_until(local_day(now) + timedelta(days=1))
         return all(
-            rates.known is not None and rates.known[1] >= want_to
+            rates.known is not None and rates.known[1] >= wanted
             for (_, kind), rates in self.rates.items()
-            if kind == UNIT_RATES
+            if kind in UNIT_RATE_KINDS
         )
 
     async def poll(self, now: datetime) -> None:
         window = rate_window(now)
-        for point in self._account.meter_points:
-            for kind in RATE_KINDS:
-                rates = self.rates.setdefault((point.tariff_code, kind), TariffRates())
-                await self._fetch_missing(point, kind, rates, window)
+        missing: list[str] = []
+        for product_code, tariff_code in self._in_force():
+            entry = await self._entry(product_code, tariff_code)
+            for kind in RESOURCES[self.groups[tariff_code]]:
+                link = entry.link(kind.replace("-", "_"))
+                if link is None:  # never ask what the product does not link
+                    continue
+                rates = self.rates.setdefault((tariff_code, kind), TariffRates())
+                await self._fetch_missing(tariff_code, link, kind, rates, window)
+            if slot_start(now) not in self.slots(tariff_code, window):
+                missing.append(self._missing_words(tariff_code, entry))
+        if missing:
+            raise RatesMissing(" ".join(missing), operation="tariffs")
+
+    def _missing_words(self, tariff_code: str, entry: ProductTariff) -> str:
+        kinds = [kind for kind in RESOURCES[self.groups[tariff_code]] if kind != STANDING_CHARGES]
+        linked = [kind for kind in kinds if entry.link(kind.replace("-", "_"))]
+        if not linked:
+            return (
+                f"Octopus's product lists no unit rates for {tariff_code}; the bridge cannot "
+                "price it. Check the tariff in the Octopus app."
+            )
+        return (
+            f"Octopus answered {' and '.join(linked)} for {tariff_code} with no rate for "
+            f"now; the bridge looks again hourly."
+        )
+
+    async def _entry(self, product_code: str, tariff_code: str) -> ProductTariff:
+        """The product's entry for ``tariff_code`` (the product asked once per agreement)."""
+        product = self._products.get(product_code)
+        if product is None:
+            product = await self._client.product(product_code)
+            self._products[product_code] = product
+        found = product.find(tariff_code)
+        if found is None:
+            raise RatesMissing(
+                f"Octopus's product {product_code} does not list tariff {tariff_code}, so the "
+                "bridge cannot tell which rates it has; it asks again hourly.",
+                operation="product",
+            )
+        group, entry = found
+        self.entries[tariff_code], self.groups[tariff_code] = entry, PRODUCT_GROUPS[group]
+        return entry
 
     async def _fetch_missing(
         self,
-        point: MeterPoint,
+        tariff_code: str,
+        link: ProductLink,
         kind: str,
         rates: TariffRates,
         window: tuple[datetime, datetime],
@@ -252,14 +360,13 @@ class TariffPoller(Poller):
             fetch_from = max(rates.known[1], want_from)
         else:
             fetch_from = want_from
-        fetch = self._client.unit_rates if kind == UNIT_RATES else self._client.standing_charges
-        answer = await fetch(point.product_code, point.tariff_code, fetch_from, want_to)
+        answer = await self._client.linked_rates(link, fetch_from, want_to)
         rows = [_rate_period(row) for row in answer]
         if not rows:
             return
         rates.take(rows, (fetch_from, want_to))
         assert rates.known is not None
-        await self._store.save_rates(point.tariff_code, kind, rows, *rates.known)
+        await self._store.save_rates(tariff_code, kind, rows, *rates.known)
 
 
 def _rate_period(row: RateRow) -> RatePeriod:

@@ -12,7 +12,6 @@ from kraken_core.domain.tariff import day_prices
 from kraken_core.domain.timeline import (
     LONDON,
     SLOT,
-    half_hour_rates,
     local_day_bounds,
     slot_start,
 )
@@ -24,13 +23,15 @@ def _day_rates(
 ) -> dict[datetime, float]:
     if point is None:
         return {}
-    return half_hour_rates(engine.tariffs.rates_of(point.tariff_code).rows, *bounds)
+    return engine.tariffs.slots(point.tariff_code, bounds)
 
 
 def day_timeline(engine: Engine, day: date, now: datetime) -> Timeline:
     bounds = local_day_bounds(day)
     start, end = bounds
-    home = household_tariffs(engine.account.meter_points, engine.settings.four_rate_ev)
+    home = household_tariffs(
+        engine.account.meter_points, engine.settings.four_rate_ev, engine.tariffs.groups
+    )
     import_slots = day_prices(
         _day_rates(engine, home.import_point, bounds),
         day,

@@ -33,6 +33,8 @@ DEFAULT_LIMITS: dict[str, BudgetLimit] = {
     "updateBoostCharge": BudgetLimit(10, timedelta(hours=1)),
     "updateDeviceSmartControl": BudgetLimit(10, timedelta(hours=1)),
     "setDevicePreferences": BudgetLimit(10, timedelta(hours=1)),
+    # Products are cached per product code; a handful an hour covers restarts and switches.
+    "product": BudgetLimit(12, timedelta(hours=1)),
     "standard-unit-rates": BudgetLimit(60, timedelta(hours=1)),
     "day-unit-rates": BudgetLimit(30, timedelta(hours=1)),
     "night-unit-rates": BudgetLimit(30, timedelta(hours=1)),

@@ -55,6 +55,8 @@ from kraken_core.kraken.models import (
     OctoplusAccountInfo,
     PlannedDispatch,
     PreferenceSchedule,
+    Product,
+    ProductLink,
     RatePage,
     RateRow,
     SavingSessions,
@@ -510,6 +512,45 @@ class KrakenClient:
         )
         return prefer_payment_method(rows, payment_method)
 
+    async def product(self, product_code: str) -> Product:
+        """``GET /v1/products/{code}/``: which register group the product's tariff codes
+        sit in and the rate endpoints each links (public; developer.octopus.energy/rest,
+        "Products"). The caller caches it per product."""
+        url = f"{self._rest_url}products/{product_code}/"
+        payload = await self._send("product", partial(self._get_json, "product", url, None))
+        return parse_answer(Product, payload, operation="product")
+
+    async def linked_rates(
+        self,
+        link: ProductLink,
+        period_from: datetime,
+        period_to: datetime,
+        *,
+        payment_method: str | None = PREFERRED_PAYMENT_METHOD,
+    ) -> list[RateRow]:
+        """The rows a product's rate link leads to over a period, every page.
+
+        The link's path is asked on the bridge's own REST address: the request carries the
+        API key, which never goes to a host written in an answer."""
+        resource = link.rel.replace("_", "-")
+        asked = self._own_address(resource, link.href)
+        rows = await self._paged_rows(resource, asked, period_from, period_to)
+        return prefer_payment_method(rows, payment_method)
+
+    def _own_address(self, resource: str, href: str) -> str:
+        ours = httpx.URL(self._rest_url)
+        try:
+            path = httpx.URL(href).path
+        except httpx.InvalidURL:
+            path = ""
+        if not path.startswith(f"{ours.path}products/") or not path.endswith(f"/{resource}/"):
+            raise KrakenError(
+                f"Octopus's product links {resource} to {_origin(href)} outside its own rate "
+                "addresses; the bridge does not follow it.",
+                operation=resource,
+            )
+        return str(ours.copy_with(path=path, query=None))
+
     # --- Octopus backend host (saving sessions, Octoplus) --------------------------------
 
     async def saving_sessions(self) -> SavingSessions:
@@ -714,6 +755,11 @@ class KrakenClient:
         period_to: datetime,
     ) -> list[RateRow]:
         asked = f"{self._rest_url}products/{product_code}/{fuel}-tariffs/{tariff_code}/{resource}/"
+        return await self._paged_rows(resource, asked, period_from, period_to)
+
+    async def _paged_rows(
+        self, resource: str, asked: str, period_from: datetime, period_to: datetime
+    ) -> list[RateRow]:
         url: str | None = asked
         params: Mapping[str, str] | None = {
             "period_from": as_utc_z(period_from),
@@ -766,6 +812,10 @@ class KrakenClient:
     async def _get_page(
         self, resource: str, url: str, params: Mapping[str, str] | None
     ) -> RatePage:
+        payload = await self._get_json(resource, url, params)
+        return parse_answer(RatePage, payload, operation=resource)
+
+    async def _get_json(self, resource: str, url: str, params: Mapping[str, str] | None) -> Any:
         response = await self._request(resource, "GET", url, params=params, auth=self._rest_auth)
         if response.status_code >= 400:
             raise classify_http_status(
@@ -781,7 +831,7 @@ class KrakenClient:
                 "cut-off answer); the bridge will try again.",
                 operation=resource,
             )
-        return parse_answer(RatePage, payload, operation=resource)
+        return payload
 
 
 @dataclass

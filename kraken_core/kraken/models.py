@@ -193,6 +193,70 @@ class RateRow(WireModel):
     payment_method: str | None = None
 
 
+class ProductLink(WireModel):
+    rel: str
+    href: str
+
+
+class ProductTariff(WireModel):
+    """One region's tariff for one payment method: its code and the rate endpoints
+    Octopus links (``rel`` standard_unit_rates, day_unit_rates, night_unit_rates,
+    standing_charges)."""
+
+    code: str
+    links: list[ProductLink] = Field(default_factory=list)
+
+    def link(self, rel: str) -> ProductLink | None:
+        return next((link for link in self.links if link.rel == rel), None)
+
+
+#: The register groups of ``GET /v1/products/{code}/`` (developer.octopus.energy/rest,
+#: "Products"; shared kraken/README.md, "Unit rates"), electricity first.
+REGISTER_GROUPS = (
+    "single_register_electricity_tariffs",
+    "dual_register_electricity_tariffs",
+    "four_rate_ev_electricity_tariffs",
+    "single_register_gas_tariffs",
+)
+#: Payment methods a region's tariff is listed under, the one the bridge prices first.
+PAYMENT_METHOD_KEYS = ("direct_debit_monthly", "varying", "prepayment")
+
+TariffsByRegion = dict[str, dict[str, ProductTariff | None]]
+
+
+class Product(WireModel):
+    """An Octopus product: in which register group each regional tariff code sits."""
+
+    code: str
+    display_name: str | None = None
+    full_name: str | None = None
+    single_register_electricity_tariffs: TariffsByRegion = Field(default_factory=dict)
+    dual_register_electricity_tariffs: TariffsByRegion = Field(default_factory=dict)
+    four_rate_ev_electricity_tariffs: TariffsByRegion = Field(default_factory=dict)
+    single_register_gas_tariffs: TariffsByRegion = Field(default_factory=dict)
+
+    def find(self, tariff_code: str) -> tuple[str, ProductTariff] | None:
+        """The register group and entry listing ``tariff_code`` (a direct-debit entry
+        first when the code is listed under several payment methods)."""
+        for group in REGISTER_GROUPS:
+            regions: TariffsByRegion = getattr(self, group)
+            for methods in regions.values():
+                entries = sorted(
+                    ((key, entry) for key, entry in methods.items() if entry is not None),
+                    key=lambda item: _method_rank(item[0]),
+                )
+                for _, entry in entries:
+                    if entry.code == tariff_code:
+                        return group, entry
+        return None
+
+
+def _method_rank(key: str) -> int:
+    return (
+        PAYMENT_METHOD_KEYS.index(key) if key in PAYMENT_METHOD_KEYS else len(PAYMENT_METHOD_KEYS)
+    )
+
+
 class RatePage(WireModel):
     count: int | None = None
     next: str | None = None
