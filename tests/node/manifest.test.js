@@ -37,6 +37,19 @@ test('only the energy account counts in Homey Energy', () => {
   }
 });
 
+test('the gas meter is Homey\'s gas meter: meter_gas in m³, and no kWh as electricity', () => {
+  const { getCapabilities } = require('homey-lib');
+  const meterGas = getCapabilities().meter_gas;
+  assert.ok(meterGas, 'homey-lib knows meter_gas');
+  assert.equal(meterGas.units.en, 'm³');
+  const gasMeter = appJson.drivers.find(driver => driver.id === 'gas_meter');
+  assert.ok(gasMeter.capabilities.includes('meter_gas'));
+  // homey-lib's driver energy schema has no key for gas: Homey reads meter_gas itself.
+  assert.equal(gasMeter.energy, undefined);
+  assert.deepEqual(gasMeter.capabilities.filter(cap => /^meter_power(\.|$)/.test(cap)), [],
+    'a kWh register as meter_power would count the gas as electricity');
+});
+
 test('every driver pairs over the LAN, locally, with the bridge login view', () => {
   for (const driver of appJson.drivers) {
     assert.deepEqual(driver.platforms, ['local']);
