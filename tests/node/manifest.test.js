@@ -117,3 +117,17 @@ test('flow card ids are unique and every card has a formatted title in English a
     assert.equal(card.args[0].type, 'device', `${card.id} is a device card`);
   }
 });
+
+test('a card the app fires on a device of a kind lists that kind in its device filter', () => {
+  const { STATE_TRIGGERS } = require('../../homey_shim/flow_maps');
+  const kindsOf = cardId => {
+    const card = Object.values(appJson.flow).flat().find(candidate => candidate.id === cardId);
+    assert.ok(card, `no card ${cardId}`);
+    return card.args[0].filter.replace(/^driver_id=/, '').split('|');
+  };
+  for (const [kind, rows] of Object.entries(STATE_TRIGGERS)) {
+    for (const row of rows) assert.ok(kindsOf(row.card).includes(kind), `${row.card} does not apply to ${kind}`);
+  }
+  assert.ok(kindsOf('tariff_product_changed').includes('gas_tariff'), 'the bridge fires "tariff changed" on gas tariffs too');
+  assert.ok(kindsOf('gas_price_below').includes('gas_tariff'));
+});
