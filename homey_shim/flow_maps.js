@@ -61,6 +61,18 @@ const STATE_TRIGGERS = {
   import_tariff: tariffStateTriggers,
   export_tariff: tariffStateTriggers,
   energy_account: [],
+  gas_tariff: [
+    {
+      field: 'unit_rate',
+      card: 'gas_price_changed',
+      when: (state, previous) => known(state.unit_rate) && known(previous.unit_rate),
+      tokens: (state, previous) => ({
+        price: num(pounds(state.unit_rate)),
+        previous_price: num(pounds(previous.unit_rate)),
+      }),
+    },
+  ],
+  gas_meter: [],
   smart_energy_device: [
     {
       field: 'device_state',
@@ -110,11 +122,13 @@ const BRIDGE_TRIGGERS = {
 };
 
 /* Conditions: read the cached state; `undefined` means the state does not say (an error to the flow). */
+const priceBelow = {
+  fields: ['unit_rate'],
+  test: (state, args) => pounds(state.unit_rate) < Number(args.price),
+};
 const CONDITIONS = {
-  price_below: {
-    fields: ['unit_rate'],
-    test: (state, args) => pounds(state.unit_rate) < Number(args.price),
-  },
+  price_below: priceBelow,
+  gas_price_below: priceBelow,
   price_quadrant_is: {
     fields: ['price_quadrant'],
     test: (state, args) => state.price_quadrant === Number(args.quadrant),

@@ -48,6 +48,21 @@ const STATE_MAPS = {
     { field: 'next_dispatch_end', capability: 'next_dispatch_end', convert: convert.localDayTime },
     { field: 'allowance_used_minutes', capability: 'allowance_used', convert: convert.integer },
   ],
+  gas_tariff: [
+    { field: 'unit_rate', capability: 'measure_monetary', convert: convert.penceToPounds },
+    { field: 'next_unit_rate', capability: 'measure_monetary.next', convert: convert.penceToPounds },
+    { field: 'tomorrow_unit_rate', capability: 'measure_monetary.tomorrow', convert: convert.penceToPounds },
+    { field: 'standing_charge', capability: 'measure_monetary.standing_charge', convert: convert.penceToPounds },
+    { field: 'tomorrow_prices_published', capability: 'tomorrow_prices_published', convert: convert.boolean },
+    { field: 'tariff_code', capability: 'tariff_code', convert: convert.text },
+  ],
+  gas_meter: [
+    // meter_gas is Homey's gas meter (m³): the Energy tab's gas figures follow it.
+    { field: 'gas_m3_total', capability: 'meter_gas', convert: convert.number },
+    { field: 'gas_kwh_total', capability: 'gas_kwh_total', convert: convert.number },
+    { field: 'gas_kwh_today', capability: 'gas_kwh_today', convert: convert.number },
+    { field: 'gas_cost_today', capability: 'measure_monetary.gas_cost_today', convert: convert.penceToPounds },
+  ],
 };
 
 /*
@@ -97,6 +112,14 @@ const UNMAPPED_FIELDS = {
     planned_dispatches: 'a list; shown as its count and energy (planned_dispatch_count, planned_energy_kwh)',
     current_dispatch_end: 'the dispatch_started and boost_started cards carry its end; no capability yet',
     ev_unit_rate: 'the import tariff shows the price; no capability for the car\'s own rate yet',
+  },
+  gas_tariff: {
+    product_code: tariffUnmapped.product_code,
+    next_rate_from: 'gas prices change at most once a day (Tracker: at midnight); no capability for when yet',
+  },
+  gas_meter: {
+    last_reading_at: 'the Home Mini reads gas about every 30 minutes; the values show, no capability for when yet',
+    calorific_value: 'the bridge\'s setting behind gas_m3_total (meter_gas); nothing to read from it on the device',
   },
 };
 

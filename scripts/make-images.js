@@ -39,6 +39,23 @@ const bars = [
   { type: 'rect', x: 67, y: 50, w: 14, h: 40, r: 3 },
 ];
 
+// A gas flame: an outer flame with a side lick, the inner flame cut out of it.
+const flame = (dx = 0, dy = 0, s = 1) => {
+  const place = points => points.map(([x, y]) => [50 + (x - 50) * s + dx, 50 + (y - 50) * s + dy]);
+  return [
+    {
+      type: 'polygon',
+      points: place([[50, 4], [63, 20], [75, 36], [83, 52], [85, 66], [81, 79], [72, 89], [61, 95], [50, 96],
+        [39, 95], [28, 89], [19, 79], [15, 66], [17, 52], [25, 39], [33, 50], [37, 37], [44, 22]]),
+    },
+    {
+      type: 'polygon',
+      hole: true,
+      points: place([[50, 50], [58, 61], [63, 72], [60, 82], [50, 87], [40, 82], [37, 72], [42, 61]]),
+    },
+  ];
+};
+
 function arrow({ cx, tipY, tailY }) {
   const down = tipY > tailY;
   const head = down ? tipY - 14 : tipY + 14;
@@ -62,6 +79,14 @@ const GLYPHS = {
     { type: 'polygon', points: [[50, 6], [94, 44], [84, 44], [84, 92], [16, 92], [16, 44], [6, 44]] },
     { ...bolt(0, 10, 0.5), hole: true },
   ],
+  // the tariff's price bars with a flame where the electricity tariffs have an arrow
+  gas_tariff: [...bars, ...flame(36, -29, 0.4)].map(shiftX(-4)),
+  // a meter: its case with the register window cut out, and a flame below the window
+  gas_meter: [
+    { type: 'rect', x: 10, y: 6, w: 80, h: 88, r: 10 },
+    { type: 'rect', x: 20, y: 16, w: 60, h: 22, r: 3, hole: true },
+    ...flame(0, 16, 0.5).map(shape => ({ ...shape, hole: !shape.hole })),
+  ],
   smart_energy_device: [
     { type: 'rect', x: 32, y: 6, w: 8, h: 22, r: 3 },
     { type: 'rect', x: 60, y: 6, w: 8, h: 22, r: 3 },
@@ -80,6 +105,7 @@ const ring = (cx, cy, r, w) => [
 
 const CAPABILITY_GLYPHS = {
   bolt: [bolt(0, 0, 0.95)],
+  flame: flame(),
   boost: [bolt(-17, 0, 0.7), bolt(17, 0, 0.7)],
   check: [
     ...ring(50, 50, 46, 9),
@@ -424,7 +450,7 @@ function outputs() {
   files.push(['assets/icon.svg', () => Buffer.from(svgIcon(GLYPHS.app))]);
 
   const driverSizes = { small: 75, large: 500, xlarge: 1000 };
-  for (const id of ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device']) {
+  for (const id of ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device', 'gas_tariff', 'gas_meter']) {
     for (const [name, s] of Object.entries(driverSizes)) {
       files.push([`drivers/${id}/assets/images/${name}.png`, () => encodePng(s, s, driverImage(id, s))]);
     }

@@ -37,6 +37,19 @@ test('only the energy account counts in Homey Energy', () => {
   }
 });
 
+test('the gas meter is Homey\'s gas meter: meter_gas in m³, and no kWh as electricity', () => {
+  const { getCapabilities } = require('homey-lib');
+  const meterGas = getCapabilities().meter_gas;
+  assert.ok(meterGas, 'homey-lib knows meter_gas');
+  assert.equal(meterGas.units.en, 'm³');
+  const gasMeter = appJson.drivers.find(driver => driver.id === 'gas_meter');
+  assert.ok(gasMeter.capabilities.includes('meter_gas'));
+  // homey-lib's driver energy schema has no key for gas: Homey reads meter_gas itself.
+  assert.equal(gasMeter.energy, undefined);
+  assert.deepEqual(gasMeter.capabilities.filter(cap => /^meter_power(\.|$)/.test(cap)), [],
+    'a kWh register as meter_power would count the gas as electricity');
+});
+
 test('every driver pairs over the LAN, locally, with the bridge login view', () => {
   for (const driver of appJson.drivers) {
     assert.deepEqual(driver.platforms, ['local']);
@@ -103,4 +116,18 @@ test('flow card ids are unique and every card has a formatted title in English a
     assert.ok(card.titleFormatted && card.titleFormatted.en && card.titleFormatted.nl, card.id);
     assert.equal(card.args[0].type, 'device', `${card.id} is a device card`);
   }
+});
+
+test('a card the app fires on a device of a kind lists that kind in its device filter', () => {
+  const { STATE_TRIGGERS } = require('../../homey_shim/flow_maps');
+  const kindsOf = cardId => {
+    const card = Object.values(appJson.flow).flat().find(candidate => candidate.id === cardId);
+    assert.ok(card, `no card ${cardId}`);
+    return card.args[0].filter.replace(/^driver_id=/, '').split('|');
+  };
+  for (const [kind, rows] of Object.entries(STATE_TRIGGERS)) {
+    for (const row of rows) assert.ok(kindsOf(row.card).includes(kind), `${row.card} does not apply to ${kind}`);
+  }
+  assert.ok(kindsOf('tariff_product_changed').includes('gas_tariff'), 'the bridge fires "tariff changed" on gas tariffs too');
+  assert.ok(kindsOf('gas_price_below').includes('gas_tariff'));
 });

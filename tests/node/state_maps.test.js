@@ -9,7 +9,7 @@ const { STATE_TRIGGERS, CONDITIONS, ACTIONS } = require('../../homey_shim/flow_m
 const convert = require('../../homey_shim/convert');
 const appJson = require('../../app.json');
 
-const KINDS = ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device'];
+const KINDS = ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device', 'gas_tariff', 'gas_meter'];
 
 /*
  * The contract: the bridge's device-state JSON Schema, generated from its models by
@@ -324,6 +324,41 @@ test('energy account and smart device rows convert as documented', () => {
     [['kraken_device_state', 'Boost charging']]);
   assert.deepEqual(capabilityValues(STATE_MAPS.smart_energy_device, { device_state: 'SOMETHING_NEW' }, { __ }),
     [['kraken_device_state', 'SOMETHING_NEW']]);
+});
+
+test('gas tariff and gas meter: pence become pounds, m³ and kWh pass as they are', () => {
+  const tariff = Object.fromEntries(capabilityValues(STATE_MAPS.gas_tariff, {
+    unit_rate: 6.04,
+    next_unit_rate: 5.87,
+    next_rate_from: '2026-03-11T00:00:00Z',
+    tomorrow_unit_rate: null,
+    tomorrow_prices_published: false,
+    standing_charge: 30.57,
+    product_code: 'SILVER-25-04-15',
+    tariff_code: 'G-1R-SILVER-25-04-15-C',
+  }, { timezone: 'Europe/London' }));
+  assert.deepEqual(tariff, {
+    measure_monetary: 0.0604,
+    'measure_monetary.next': 0.0587,
+    'measure_monetary.tomorrow': null, // not published yet: unknown, not free
+    'measure_monetary.standing_charge': 0.3057,
+    tomorrow_prices_published: false,
+    tariff_code: 'G-1R-SILVER-25-04-15-C',
+  });
+  const meter = Object.fromEntries(capabilityValues(STATE_MAPS.gas_meter, {
+    gas_kwh_total: 12345.678,
+    gas_m3_total: 1103.2,
+    gas_kwh_today: 21.5,
+    gas_cost_today: 129.86,
+    last_reading_at: '2026-03-10T11:30:00Z',
+    calorific_value: 39.5,
+  }, {}));
+  assert.deepEqual(meter, {
+    meter_gas: 1103.2,
+    gas_kwh_total: 12345.678,
+    gas_kwh_today: 21.5,
+    'measure_monetary.gas_cost_today': 1.2986,
+  });
 });
 
 test('converters: rounding, enums, summer time, garbage', () => {
