@@ -112,6 +112,8 @@ const UNMAPPED_FIELDS = {
     planned_dispatches: 'a list; shown as its count and energy (planned_dispatch_count, planned_energy_kwh)',
     current_dispatch_end: 'the dispatch_started and boost_started cards carry its end; no capability yet',
     ev_unit_rate: 'the import tariff shows the price; no capability for the car\'s own rate yet',
+    ev_peak_rate: 'four-rate EV tariffs only, a fixed tariff figure; no capability for it yet',
+    ev_off_peak_rate: 'four-rate EV tariffs only, a fixed tariff figure; no capability for it yet',
   },
   gas_tariff: {
     product_code: tariffUnmapped.product_code,
