@@ -68,76 +68,13 @@ def _rows(*rows: tuple[str, str | None, float, str | None]) -> list[Json]:
     ]
 
 
-def _link(rel: str, product: str, tariff: str, fuel: str = "electricity") -> Json:
-    resource = rel.replace("_", "-")
-    href = f"{OCTOPUS}/v1/products/{product}/{fuel}-tariffs/{tariff}/{resource}/"
-    return {"href": href, "method": "GET", "rel": rel}
-
-
 def _four_rate_ev() -> Json:
-    """An Intelligent Octopus Go four-rate EV tariff, its product given as Octopus writes
-    it (with fields the simulator does not use), day/night rows and EV rates."""
-    product, tariff = IOG
-    return {
-        "description": "IOG four-rate EV tariff with the product as Octopus serves it",
-        "start": "2026-03-10T12:00:00Z",
-        "account": {
-            "number": "A-4EV00001",
-            "electricity": [
-                {
-                    "mpan": "1900000000009",
-                    "direction": "IMPORT",
-                    "product_code": product,
-                    "tariff_code": tariff,
-                    "serial_number": "23J0000009",
-                    "telemetry_device_id": IOG_HOME_MINI,
-                    "ev_device_peak_rate": 27.5,
-                    "ev_device_off_peak_rate": 7.5,
-                }
-            ],
-        },
-        "products": {
-            product: {
-                "code": product,
-                "full_name": "Intelligent Octopus Go",
-                "display_name": "Intelligent Octopus Go",
-                "is_variable": True,
-                "brand": "OCTOPUS_ENERGY",
-                "available_from": "2025-12-12T00:00:00Z",
-                "single_register_electricity_tariffs": {},
-                "four_rate_ev_electricity_tariffs": {
-                    "_E": {
-                        "direct_debit_monthly": {
-                            "code": tariff,
-                            "standing_charge_inc_vat": 49.01,
-                            "links": [
-                                _link("day_unit_rates", product, tariff),
-                                _link("night_unit_rates", product, tariff),
-                                _link("standing_charges", product, tariff),
-                            ],
-                        }
-                    }
-                },
-                "links": [
-                    {
-                        "href": f"{OCTOPUS}/v1/products/{product}/?tariffs_active_at=2026-03-10",
-                        "method": "GET",
-                        "rel": "self",
-                    }
-                ],
-            }
-        },
-        "day_unit_rates": {
-            tariff: _rows(
-                ("2026-01-01T00:00:00Z", None, 30.1, "NON_DIRECT_DEBIT"),
-                ("2026-01-01T00:00:00Z", None, 28.6, "DIRECT_DEBIT"),
-            )
-        },
-        "night_unit_rates": {tariff: _rows(("2026-01-01T00:00:00Z", None, 7.0, None))},
-        # Rows the product does not link: they must never be served.
-        "unit_rates": {tariff: _rows(("2026-01-01T00:00:00Z", None, 99.0, None))},
-        "standing_charges": {tariff: _rows(("2026-01-01T00:00:00Z", None, 49.01, None))},
-    }
+    """Intelligent Octopus Go as a four-rate EV tariff, its product given as Octopus writes
+    it (with fields the simulator does not use), day/night rows and EV rates; plus
+    standard rows the product does not link, which must never be served."""
+    data = _bundled("iog_four_rate_ev_product")
+    data["unit_rates"] = {IOG[1]: _rows(("2026-01-01T00:00:00Z", None, 99.0, None))}
+    return data
 
 
 class Kraken:
@@ -615,7 +552,9 @@ async def test_gas_telemetry_is_integrated_into_its_own_register(tmp_path: Path)
 
 
 async def test_a_gas_meter_without_gas_telemetry_has_no_readings(tmp_path: Path) -> None:
-    async with serving(tmp_path, _bundled("economy7_gas")) as kraken:
+    data = _bundled("economy7_gas")
+    del data["gas_telemetry"]
+    async with serving(tmp_path, data) as kraken:
         kraken.clock.advance(timedelta(hours=1))
         gas = await kraken.graphql(TELEMETRY, d=GAS_HOME_MINI)
 
