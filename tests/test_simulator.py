@@ -486,16 +486,29 @@ async def test_tomorrows_agile_prices_appear_at_four_pm(kraken: Kraken) -> None:
     assert min(row["value_inc_vat"] for row in at_four["results"]) < 0
 
 
-async def test_rates_need_the_api_key_and_a_known_tariff(kraken: Kraken) -> None:
+async def test_rates_are_public_but_refuse_a_malformed_header_and_an_unknown_tariff(
+    kraken: Kraken,
+) -> None:
     anonymous = await kraken.http.get(kraken.running.rest_url + IOG_RATES)
+    with_key = await kraken.rates(kraken.running.rest_url + IOG_RATES)
+    malformed = await kraken.http.get(
+        kraken.running.rest_url + IOG_RATES, headers={"Authorization": "Basic %%%"}
+    )
+    not_basic = await kraken.http.get(
+        kraken.running.rest_url + IOG_RATES, headers={"Authorization": "Token abc"}
+    )
     unknown = await kraken.rates(
         kraken.running.rest_url
         + "products/INTELLI-VAR-24-10-29/electricity-tariffs/E-1R-NOPE-C/standard-unit-rates/"
     )
 
-    assert anonymous.status_code == 401
+    assert anonymous.status_code == 200
+    assert anonymous.json() == with_key.json()
+    assert anonymous.json()["count"] > 0
+    assert malformed.status_code == 401
+    assert not_basic.status_code == 401
     assert unknown.status_code == 404
-    assert unknown.json()["detail"]
+    assert unknown.json() == {"detail": "No ElectricityTariff matches the given query."}
 
 
 # --- faults -----------------------------------------------------------------------------

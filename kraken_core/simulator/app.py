@@ -53,6 +53,7 @@ from kraken_core.simulator.graphql_api import (
     executable_schema,
 )
 from kraken_core.simulator.kraken_errors import kraken_error
+from kraken_core.simulator.products import Fuel, ProductCatalogue, rewrite_hrefs
 from kraken_core.simulator.rates import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -114,6 +115,7 @@ class Simulator:
         # holds until the device's next timeline entry.
         self.device_changes: dict[str, TimelineEntry] = {}
         self.preferences: dict[str, Preferences] = {}
+        self.products = ProductCatalogue(scenario)
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -161,9 +163,9 @@ class Simulator:
 
     def authenticate(self, authorization: str | None, now: datetime) -> None:
         """Raise Kraken's error unless ``authorization`` is a live token we issued."""
-        if not authorization:
+        if not authorization or not authorization.strip():
             raise kraken_error("KT-CT-1112")
-        issued = self.access_tokens.get(authorization.strip())
+        issued = self.access_tokens.get(_token_of(authorization))
         if issued is None:
             raise kraken_error("KT-CT-1111")
         if now >= issued.expires_at:
@@ -276,11 +278,25 @@ class Simulator:
             strict=False,
         )
 
-    def telemetry_device_ids(self) -> set[str]:
+    def telemetry_meter(self, device_id: str) -> Fuel | None:
+        """Which meter a Home Mini device id reads (None: no meter of the account)."""
         account = self.scenario.account
-        ids = [point.telemetry_device_id for point in account.electricity]
-        ids += [point.telemetry_device_id for point in account.gas]
-        return {device_id for device_id in ids if device_id}
+        if any(point.telemetry_device_id == device_id for point in account.electricity):
+            return "electricity"
+        if any(point.telemetry_device_id == device_id for point in account.gas):
+            return "gas"
+        return None
+
+
+def _token_of(authorization: str) -> str:
+    """The token in an ``Authorization`` header: Kraken takes it bare (README, "Transport
+    and auth"), and also after a ``JWT`` or ``Bearer`` scheme in any case, as other
+    established clients send it."""
+    header = authorization.strip()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("jwt", "bearer") and token.strip():
+        return token.strip()
+    return header
 
 
 def boost_refusal_reasons(state: TimelineEntry) -> list[str]:
@@ -488,30 +504,52 @@ async def _handle_graphql(simulator: Simulator, request: Request, backend: bool)
     return JSONResponse(payload)
 
 
-def _basic_auth_user(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
+def _rest_auth_refusal(simulator: Simulator, request: Request) -> Response | None:
+    """Products and rates are public (Kraken README, "Unit rates": the product needs no
+    auth; developer.octopus.energy serves public tariffs' rates without a key): no header
+    is served, and so is HTTP Basic with the API key as user name. A header that is not
+    decodable Basic auth, or a key other than the scenario's ``api_key``, gets 401 (the
+    wording is Django REST framework's BasicAuthentication's)."""
+    header = request.headers.get("authorization")
+    if header is None:
         return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, _, _password = decoded.partition(":")
-    return user or None
+    scheme, _, encoded = header.strip().partition(" ")
+    user = None
+    if scheme.lower() == "basic" and encoded.strip():
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        user = decoded.partition(":")[0] or None
+    if user is None:
+        return _unauthorized("Invalid basic header. Credentials not correctly provided.")
+    if simulator.scenario.api_key is not None and user != simulator.scenario.api_key:
+        return _unauthorized("Invalid username/password.")
+    return None
 
 
-def _not_found() -> JSONResponse:
-    return JSONResponse({"detail": "No ElectricityTariff matches the given query."}, 404)
+def _unauthorized(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail}, status_code=401, headers={"WWW-Authenticate": 'Basic realm="api"'}
+    )
 
 
+def _count_rest(simulator: Simulator, operation: str) -> None:
+    simulator.request_counts[operation] += 1
+    if simulator.request_log is not None:
+        simulator.request_log.append((simulator.now(), operation))
+
+
+#: Rate resources, their link ``rel`` and the scenario table holding their rows.
 _RATE_TABLES = {
-    "standard-unit-rates": "unit_rates",
-    "day-unit-rates": "day_unit_rates",
-    "night-unit-rates": "night_unit_rates",
-    "standing-charges": "standing_charges",
+    "standard-unit-rates": ("standard_unit_rates", "unit_rates"),
+    "day-unit-rates": ("day_unit_rates", "day_unit_rates"),
+    "night-unit-rates": ("night_unit_rates", "night_unit_rates"),
+    "standing-charges": ("standing_charges", "standing_charges"),
 }
-_FUEL_PREFIX = {"electricity-tariffs": "E-", "gas-tariffs": "G-"}
+_FUELS: dict[str, Fuel] = {"electricity-tariffs": "electricity", "gas-tariffs": "gas"}
+_TARIFF_MODEL = {"electricity": "ElectricityTariff", "gas": "GasTariff"}
+_EMPTY_PAGE: dict[str, Any] = {"count": 0, "next": None, "previous": None, "results": []}
 
 
 async def _handle_rates(
@@ -523,15 +561,9 @@ async def _handle_rates(
     fuel: str = "electricity-tariffs",
 ) -> Response:
     now = simulator.now()
-    simulator.request_counts[f"rest:{resource}"] += 1
-    if simulator.request_log is not None:
-        simulator.request_log.append((simulator.now(), f"rest:{resource}"))
-    if _basic_auth_user(request) is None:
-        return JSONResponse(
-            {"detail": "Authentication credentials were not provided."},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Basic realm="api"'},
-        )
+    _count_rest(simulator, f"rest:{resource}")
+    if (refusal := _rest_auth_refusal(simulator, request)) is not None:
+        return refusal
     fault = simulator.fault_for(resource, now)
     if fault is not None:
         if (response := _fault_response(fault, resource)) is not None:
@@ -539,14 +571,32 @@ async def _handle_rates(
         if (seconds := fault.timeout_seconds) is not None:
             return await _stall(request, seconds)
 
-    if resource not in _RATE_TABLES or fuel not in _FUEL_PREFIX:
+    if resource not in _RATE_TABLES or fuel not in _FUELS:
         return JSONResponse({"detail": "Not found."}, status_code=404)
-    table: dict[str, list[Any]] = getattr(simulator.scenario, _RATE_TABLES[resource])
-    rows = table.get(tariff)
-    if rows is None or product not in tariff or not tariff.startswith(_FUEL_PREFIX[fuel]):
-        return _not_found()
+    entry = simulator.products.tariff(product, tariff, _FUELS[fuel])
+    if entry is None:
+        # Django REST framework's wording for a missing object of that model.
+        detail = f"No {_TARIFF_MODEL[_FUELS[fuel]]} matches the given query."
+        return JSONResponse({"detail": detail}, status_code=404)
+    rel, table_name = _RATE_TABLES[resource]
+    if rel not in entry.rels:
+        # Kraken README, "Unit rates": an endpoint the product does not link (e.g.
+        # standard-unit-rates of an E-2R- tariff) answers an empty list, not 404.
+        return JSONResponse(_EMPTY_PAGE)
+    table: dict[str, list[Any]] = getattr(simulator.scenario, table_name)
+    return _rates_page(request, table.get(tariff, []), now)
 
-    return _rates_page(request, rows, now)
+
+async def _handle_product(simulator: Simulator, request: Request, product: str) -> Response:
+    """``GET /v1/products/{code}/`` (Kraken README, "Unit rates"): the product's tariffs
+    by register group, region and payment method, links pointing at this simulator."""
+    _count_rest(simulator, "rest:product")
+    if (refusal := _rest_auth_refusal(simulator, request)) is not None:
+        return refusal
+    body = simulator.products.body(product)
+    if body is None:
+        return JSONResponse({"detail": "No Product matches the given query."}, status_code=404)
+    return JSONResponse(rewrite_hrefs(body, str(request.base_url)))
 
 
 def _rates_page(request: Request, rows: list[Any], now: datetime) -> Response:
@@ -590,7 +640,8 @@ def _rates_page(request: Request, rows: list[Any], now: datetime) -> Response:
 
 
 def create_simulator_app(simulator: Simulator) -> FastAPI:
-    """The HTTP face of ``simulator``: Kraken's GraphQL endpoint and its REST rates."""
+    """The HTTP face of ``simulator``: Kraken's GraphQL endpoint, its REST products and
+    rates."""
     app = FastAPI(title="Kraken simulator", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.simulator = simulator
 
@@ -602,6 +653,10 @@ def create_simulator_app(simulator: Simulator) -> FastAPI:
     @app.post(BACKEND_PREFIX + "/v1/graphql/")
     async def backend_graphql_endpoint(request: Request) -> Response:
         return await _handle_graphql(simulator, request, backend=True)
+
+    @app.get("/v1/products/{product}/")
+    async def product_detail(request: Request, product: str) -> Response:
+        return await _handle_product(simulator, request, product)
 
     @app.get("/v1/products/{product}/{fuel}/{tariff}/{resource}/")
     async def rates(

@@ -17,7 +17,7 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from kraken_core.simulator.graphql_schema import load_backend_schema, load_subset_schema
 from kraken_core.simulator.kraken_errors import kraken_error
-from kraken_core.simulator.rates import served_rows
+from kraken_core.simulator.rates import rate_in_force, served_rows
 from kraken_core.simulator.scenario import (
     PROVIDERS,
     Device,
@@ -69,12 +69,15 @@ def _obtain_kraken_token(context: RequestContext, args: dict[str, Any]) -> dict[
     )
 
 
-def _tariff_typename(point: ElectricityMeterPoint) -> str:
-    if "AGILE" in point.product_code.upper():
-        return "HalfHourlyTariff"
-    if point.tariff_code.upper().startswith("E-2R-"):
-        return "DayNightTariff"
-    return "StandardTariff"
+def _rates_now(context: RequestContext, tariff_code: str) -> dict[str, float | None]:
+    """``unitRate``, ``dayRate`` and ``nightRate`` of a tariff at now (each type of tariff
+    has only some of these fields; GraphQL picks the ones its type has)."""
+    scenario, now = context.simulator.scenario, context.now
+    return {
+        "unitRate": rate_in_force(scenario.unit_rates.get(tariff_code, []), now),
+        "dayRate": rate_in_force(scenario.day_unit_rates.get(tariff_code, []), now),
+        "nightRate": rate_in_force(scenario.night_unit_rates.get(tariff_code, []), now),
+    }
 
 
 def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint) -> dict[str, Any]:
@@ -99,6 +102,7 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
     meter = {
         "id": str(point_index + 1),
         "serialNumber": point.serial_number,
+        "meterType": point.served_meter_type,
         "smartImportElectricityMeter": device
         if has_device and point.direction == "IMPORT"
         else None,
@@ -111,12 +115,16 @@ def _agreement(context: RequestContext, index: int, point: ElectricityMeterPoint
         "validFrom": valid_from,
         "validTo": point.valid_to,
         "tariff": {
-            "__typename": _tariff_typename(point),
+            "__typename": context.simulator.products.electricity_typename(point),
             "id": point.tariff_code,
             "productCode": point.product_code,
             "tariffCode": point.tariff_code,
             "isExport": point.direction == "EXPORT",
             "standingCharge": standing_in_force[0].value_inc_vat if standing_in_force else None,
+            **_rates_now(context, point.tariff_code),
+            # FourRateEvTariff only; the other tariff types have no such fields.
+            "evDevicePeakRate": point.ev_device_peak_rate,
+            "evDeviceOffPeakRate": point.ev_device_off_peak_rate,
         },
         "meterPoint": {
             "id": str(point_index + 1),
@@ -148,6 +156,7 @@ def _gas_agreement(context: RequestContext, index: int, point: GasMeterPoint) ->
             "productCode": point.product_code,
             "tariffCode": point.tariff_code,
             "isExport": False,
+            "unitRate": rate_in_force(scenario.unit_rates.get(point.tariff_code, []), context.now),
         },
         "meterPoint": {
             "id": f"g{index + 1}",
@@ -338,11 +347,15 @@ def _flex_planned_dispatches(context: RequestContext, args: dict[str, Any]) -> l
 
 def _smart_meter_telemetry(context: RequestContext, args: dict[str, Any]) -> list[Any]:
     simulator = context.simulator
-    if args["deviceId"] not in simulator.telemetry_device_ids():
+    meter = simulator.telemetry_meter(args["deviceId"])
+    if meter is None:
         raise kraken_error("KT-GB-4050")
     start, end, grouping = args.get("start"), args.get("end"), args.get("grouping")
     given = [value is not None for value in (start, end, grouping)]
-    telemetry, origin = simulator.scenario.telemetry, simulator.scenario.start_utc
+    scenario = simulator.scenario
+    # Kraken README, "Gas": the gas meter's device id answers the gas meter's readings.
+    telemetry = scenario.gas_telemetry if meter == "gas" else scenario.telemetry
+    origin = scenario.start_utc
     if not any(given):
         return latest_readings(telemetry, origin, context.now)
     if not all(given):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import cast
@@ -64,6 +65,35 @@ def serialize_decimal(value: object) -> str:
     raise GraphQLError(f"Decimal cannot serialize {value!r}")
 
 
+_TIME = re.compile(r"^\d\d:\d\d(:\d\d)?$")
+
+
+def parse_time(value: object) -> time:
+    """Kraken's ``Time`` input: ``HH:MM`` or ``HH:MM:SS`` (a ready-by time)."""
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise GraphQLError(f"Time cannot represent {value!r}: write HH:MM or HH:MM:SS")
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise GraphQLError(f"Time cannot represent {value!r}: no such time of day") from None
+
+
+def _parse_time_literal(node: ConstValueNode) -> time:
+    if not isinstance(node, StringValueNode):
+        raise GraphQLError("Time must be given as a string")
+    return parse_time(node.value)
+
+
+def serialize_time(value: object) -> str:
+    """Kraken answers ``Time`` as ``HH:MM:SS`` (graphene's ``Time`` is the ISO 8601 time,
+    ``time.isoformat()``), whether the scenario wrote ``07:30`` or ``07:30:00``."""
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, str):
+        return parse_time(value).isoformat()
+    raise GraphQLError(f"Time cannot serialize {value!r}")
+
+
 def load_subset_schema() -> GraphQLSchema:
     """Build the subset schema (no resolvers): for validation and for the schema tests."""
     return _with_scalars(build_schema(subset_sdl()))
@@ -79,6 +109,10 @@ def _with_scalars(schema: GraphQLSchema) -> GraphQLSchema:
     date_time.coerce_output_value = serialize_datetime
     date_time.coerce_input_value = parse_datetime
     date_time.coerce_input_literal = _parse_datetime_literal
+    time_of_day = cast("GraphQLScalarType", schema.type_map["Time"])
+    time_of_day.coerce_output_value = serialize_time
+    time_of_day.coerce_input_value = parse_time
+    time_of_day.coerce_input_literal = _parse_time_literal
     decimal = cast("GraphQLScalarType", schema.type_map["Decimal"])
     decimal.coerce_output_value = serialize_decimal
     return schema

@@ -54,3 +54,15 @@ def rest_row(row: RateRow) -> dict[str, Any]:
         "valid_to": rest_time(row.valid_to) if row.valid_to is not None else None,
         "payment_method": row.payment_method,
     }
+
+
+def rate_in_force(rows: list[RateRow], now: datetime) -> float | None:
+    """The rate (inc. VAT) in force at ``now``: the DIRECT_DEBIT row, else the row with no
+    payment method (Kraken README, "Unit rates": prefer DIRECT_DEBIT, fall back to null);
+    None when neither covers ``now``."""
+    in_force = [row for row in served_rows(rows, now, now, None) if row.valid_from <= now]
+    for payment_method in ("DIRECT_DEBIT", None):
+        row = next((row for row in in_force if row.payment_method == payment_method), None)
+        if row is not None:
+            return row.value_inc_vat
+    return None

@@ -34,7 +34,26 @@ Optional keys beyond DESIGN.md's example, all with defaults that match it:
   startAt, endAt, rewardPerKwhInOctoPoints}], joined_event_ids}`` (backend host);
 - ``faults[]`` may instead give ``malformed: true`` (HTTP 200 with a cut-off body) or
   ``removed_field`` (Kraken no longer has that field: the document is refused); an
-  ``http_status`` 429 fault may give ``retry_after`` seconds.
+  ``http_status`` 429 fault may give ``retry_after`` seconds;
+- ``products``: product code → the body of ``GET /v1/products/{code}/`` as Octopus writes
+  it (see :mod:`kraken_core.simulator.products`); a product not given is derived from the
+  tariff codes of the agreements and the rate tables. A rates endpoint the product does not
+  link answers an empty list; a tariff code no product lists answers 404;
+- ``electricity[].meter_type``: Kraken's ``ElectricityMeterMeterType`` (``S2ADE``, ``S1``,
+  ``N``, …) served as ``meters { meterType }``; default ``S2ADE`` for a meter with a
+  ``telemetry_device_id`` (a smart meter), else null;
+- ``electricity[].tariff_typename``: the ``__typename`` of the agreement's tariff
+  (StandardTariff, DayNightTariff, ThreeRateTariff, FourRateEvTariff, HalfHourlyTariff or
+  PrepayTariff); default from the product's register group: dual-register DayNightTariff,
+  four-rate EV FourRateEvTariff, else HalfHourlyTariff for AGILE products and
+  StandardTariff for the rest;
+- ``electricity[].ev_device_peak_rate`` and ``ev_device_off_peak_rate`` (p/kWh inc. VAT,
+  default null): a FourRateEvTariff's ``evDevicePeakRate``/``evDeviceOffPeakRate``; its
+  ``dayRate``/``nightRate`` are the day/night rows in force (DIRECT_DEBIT, else no payment
+  method);
+- ``gas_telemetry``: like ``telemetry`` (``demand_w`` integrated into a Wh register, or
+  ``readings``; no ``export_w``), served for the gas meters' ``telemetry_device_id``,
+  which must differ from the electricity meters' ids.
 """
 
 from __future__ import annotations
@@ -42,10 +61,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal, Self
 
+from graphql import GraphQLEnumType
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -56,6 +77,14 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import ErrorDetails
+
+from kraken_core.simulator.graphql_schema import load_subset_schema
+from kraken_core.simulator.products import (
+    ElectricityTariffTypename,
+    Fuel,
+    Product,
+    ProductCatalogue,
+)
 
 Direction = Literal["IMPORT", "EXPORT"]
 DeviceType = Literal[
@@ -195,6 +224,30 @@ class ElectricityMeterPoint(_Strict):
     telemetry_device_id: str | None = None
     valid_from: AwareDatetime | None = None
     valid_to: AwareDatetime | None = None
+    meter_type: str | None = None
+    tariff_typename: ElectricityTariffTypename | None = None
+    ev_device_peak_rate: float | None = None
+    ev_device_off_peak_rate: float | None = None
+
+    @field_validator("meter_type")
+    @classmethod
+    def _known_meter_type(cls, meter_type: str | None) -> str | None:
+        known = electricity_meter_types()
+        if meter_type is not None and meter_type not in known:
+            raise ValueError(
+                f"{meter_type!r} is not one of Kraken's ElectricityMeterMeterType values "
+                f"({', '.join(known)}); e.g. S2ADE for a SMETS2 smart meter, or leave "
+                "meter_type out"
+            )
+        return meter_type
+
+    @property
+    def served_meter_type(self) -> str | None:
+        """``meterType`` as served: the given one, else ``S2ADE`` for a meter with a Home
+        Mini device id (a smart meter, DESIGN.md "Real tariff shapes"), else null."""
+        if self.meter_type is not None:
+            return self.meter_type
+        return "S2ADE" if self.telemetry_device_id is not None else None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:
@@ -293,7 +346,11 @@ class TelemetryReading(_Strict):
 
 
 class Telemetry(_Strict):
-    """Either a constant household (``demand_w``, optional ``export_w``) or ``readings``."""
+    """Either a constant household (``demand_w``, optional ``export_w``) or ``readings``.
+
+    ``readings`` rows are served exactly as given, quirks included (``export: null``, a
+    ``consumption`` of 0): real meters send those (Kraken README, "Smart meter telemetry").
+    """
 
     demand_w: float | None = Field(default=None, ge=0)
     export_w: float | None = Field(default=None, ge=0)
@@ -308,6 +365,16 @@ class Telemetry(_Strict):
             raise ValueError("give demand_w (with optional export_w) or readings")
         if self.export_w is not None and self.demand_w is None:
             raise ValueError("export_w needs demand_w as well (use 0 for a home that only exports)")
+        return self
+
+
+class GasTelemetry(Telemetry):
+    """``gas_telemetry``: shaped like ``telemetry``; a gas meter exports nothing."""
+
+    @model_validator(mode="after")
+    def _no_export(self) -> Self:
+        if self.export_w is not None:
+            raise ValueError("a gas meter does not export: remove export_w")
         return self
 
 
@@ -512,6 +579,8 @@ class Scenario(_Strict):
     night_unit_rates: dict[str, list[RateRow]] = Field(default_factory=dict)
     standing_charges: dict[str, list[RateRow]] = Field(default_factory=dict)
     telemetry: Telemetry | None = None
+    gas_telemetry: GasTelemetry | None = None
+    products: dict[str, Product] = Field(default_factory=dict)
     devices: list[Device] = Field(default_factory=list)
     faults: list[Fault] = Field(default_factory=list)
     completed_dispatches: list[CompletedDispatch] = Field(default_factory=list)
@@ -526,9 +595,63 @@ class Scenario(_Strict):
             seen.add(device.id)
         return self
 
+    @model_validator(mode="after")
+    def _gas_meters_have_their_own_device_ids(self) -> Self:
+        electricity = {p.telemetry_device_id for p in self.account.electricity}
+        for index, point in enumerate(self.account.gas):
+            if point.telemetry_device_id is not None and point.telemetry_device_id in electricity:
+                raise ValueError(
+                    f"account.gas[{index}].telemetry_device_id {point.telemetry_device_id} is "
+                    "also an electricity meter's: each meter has its own device id, and "
+                    "gas_telemetry is served for the gas meter's"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _products_list_the_agreements(self) -> Self:
+        for code, product in self.products.items():
+            if product.code is not None and product.code != code:
+                raise ValueError(
+                    f"products.{code} has code {product.code!r}: the key is the product code, "
+                    "so make them the same"
+                )
+        catalogue = ProductCatalogue(self)
+        points: list[tuple[Fuel, int, ElectricityMeterPoint | GasMeterPoint]] = [
+            ("electricity", i, p) for i, p in enumerate(self.account.electricity)
+        ]
+        points += [("gas", i, p) for i, p in enumerate(self.account.gas)]
+        for fuel, index, point in points:
+            if point.product_code not in self.products:
+                continue
+            if catalogue.tariff(point.product_code, point.tariff_code, fuel) is None:
+                raise ValueError(
+                    f"account.{fuel}[{index}].tariff_code {point.tariff_code} is not listed "
+                    f"among the {fuel} tariffs of products.{point.product_code}: add it there "
+                    "(with its links), or correct the agreement's tariff_code"
+                )
+        for index, electricity in enumerate(self.account.electricity):
+            given = electricity.ev_device_peak_rate, electricity.ev_device_off_peak_rate
+            typename = catalogue.electricity_typename(electricity)
+            if any(rate is not None for rate in given) and typename != "FourRateEvTariff":
+                raise ValueError(
+                    f"account.electricity[{index}] gives EV device rates, which only a "
+                    f"FourRateEvTariff has, but its tariff is a {typename}: set tariff_typename "
+                    "to FourRateEvTariff or list the tariff in products under "
+                    "four_rate_ev_electricity_tariffs"
+                )
+        return self
+
     @property
     def start_utc(self) -> datetime:
         return self.start.astimezone(UTC)
+
+
+@cache
+def electricity_meter_types() -> tuple[str, ...]:
+    """The values of ``ElectricityMeterMeterType`` in the simulator's subset schema."""
+    meter_type = load_subset_schema().type_map["ElectricityMeterMeterType"]
+    assert isinstance(meter_type, GraphQLEnumType)
+    return tuple(meter_type.values)
 
 
 def _json_path(loc: tuple[int | str, ...]) -> str:

@@ -2,7 +2,9 @@
 
 Constant mode integrates ``demand_w`` and ``export_w`` from the scenario start into
 cumulative registers (Wh, never decreasing); readings mode serves the rows as given.
-Nothing is served from the future: readings stop at ``now``.
+Nothing is served from the future: readings stop at ``now``. A gas meter's telemetry
+(``gas_telemetry``) is integrated the same way (Kraken README, "Gas": ``consumption`` a
+cumulative register in Wh); it has no export register, so ``export`` is null.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from kraken_core.simulator.scenario import Telemetry
+from kraken_core.simulator.scenario import GasTelemetry, Telemetry
 
 GROUPING_STEP: dict[str, timedelta] = {
     "TEN_SECONDS": timedelta(seconds=10),
@@ -35,7 +37,7 @@ def _wh(power_w: float, start: datetime, until: datetime) -> Decimal:
 class ConstantHousehold:
     """A household drawing ``demand_w`` and exporting ``export_w`` from ``origin`` on."""
 
-    def __init__(self, origin: datetime, demand_w: float, export_w: float) -> None:
+    def __init__(self, origin: datetime, demand_w: float, export_w: float | None) -> None:
         self.origin = origin
         self.demand_w = demand_w
         self.export_w = export_w
@@ -47,7 +49,7 @@ class ConstantHousehold:
             "consumption": consumption,
             "consumptionDelta": consumption - _wh(self.demand_w, self.origin, since),
             "demand": Decimal(repr(float(self.demand_w))),
-            "export": _wh(self.export_w, self.origin, until),
+            "export": None if self.export_w is None else _wh(self.export_w, self.origin, until),
         }
 
     def latest(self, now: datetime) -> list[TelemetryRow]:
@@ -70,6 +72,11 @@ class ConstantHousehold:
         return rows
 
 
+def _household(telemetry: Telemetry, origin: datetime) -> ConstantHousehold:
+    export_w = None if isinstance(telemetry, GasTelemetry) else telemetry.export_w or 0.0
+    return ConstantHousehold(origin, telemetry.demand_w or 0.0, export_w)
+
+
 def latest_readings(telemetry: Telemetry | None, origin: datetime, now: datetime) -> list[Any]:
     """The answer to ``smartMeterTelemetry(deviceId)`` without a range."""
     if telemetry is None:
@@ -77,8 +84,7 @@ def latest_readings(telemetry: Telemetry | None, origin: datetime, now: datetime
     if telemetry.readings is not None:
         served = [row for row in telemetry.readings if row.readAt <= now]
         return [max(served, key=lambda row: row.readAt).model_dump()] if served else []
-    household = ConstantHousehold(origin, telemetry.demand_w or 0.0, telemetry.export_w or 0.0)
-    return household.latest(now)
+    return _household(telemetry, origin).latest(now)
 
 
 def ranged_readings(
@@ -98,5 +104,4 @@ def ranged_readings(
             for row in sorted(telemetry.readings, key=lambda row: row.readAt)
             if start <= row.readAt < end and row.readAt <= now
         ]
-    household = ConstantHousehold(origin, telemetry.demand_w or 0.0, telemetry.export_w or 0.0)
-    return household.over(start, end, GROUPING_STEP[grouping], now)
+    return _household(telemetry, origin).over(start, end, GROUPING_STEP[grouping], now)
