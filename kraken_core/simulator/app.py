@@ -505,25 +505,27 @@ async def _handle_graphql(simulator: Simulator, request: Request, backend: bool)
 
 
 def _rest_auth_refusal(simulator: Simulator, request: Request) -> Response | None:
-    """Products and rates are public (Kraken README, "Unit rates": the product needs no
-    auth; developer.octopus.energy serves public tariffs' rates without a key): no header
-    is served, and so is HTTP Basic with the API key as user name. A header that is not
-    decodable Basic auth, or a key other than the scenario's ``api_key``, gets 401 (the
-    wording is Django REST framework's BasicAuthentication's)."""
+    """Products and rates are public: a request without ``Authorization`` is served
+    (Kraken README, "Unit rates": the product needs no auth; Octopus's public tariffs'
+    rates are read without a key too), and so is HTTP Basic with the API key as user name
+    (README, "Unit rates"). Anything else gets 401, as does a key other than the
+    scenario's ``api_key``. The messages are Django REST framework's (Octopus's REST API
+    is DRF: its 404s read "No … matches the given query.")."""
     header = request.headers.get("authorization")
     if header is None:
         return None
     scheme, _, encoded = header.strip().partition(" ")
-    user = None
-    if scheme.lower() == "basic" and encoded.strip():
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            decoded = ""
-        user = decoded.partition(":")[0] or None
-    if user is None:
-        return _unauthorized("Invalid basic header. Credentials not correctly provided.")
-    if simulator.scenario.api_key is not None and user != simulator.scenario.api_key:
+    if scheme.lower() != "basic":
+        return _unauthorized("Authentication credentials were not provided.")
+    if not encoded.strip():
+        return _unauthorized("Invalid basic header. No credentials provided.")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return _unauthorized("Invalid basic header. Credentials not correctly base64 encoded.")
+    user = decoded.partition(":")[0]
+    expected = simulator.scenario.api_key
+    if not user or (expected is not None and user != expected):
         return _unauthorized("Invalid username/password.")
     return None
 
