@@ -19,7 +19,7 @@ DEPLOY_FILES = [
 def test_every_kraken_bridge_variable_in_deploy_files_is_a_setting() -> None:
     known = {f"KRAKEN_BRIDGE_{name.upper()}" for name in BridgeSettings.model_fields}
     for path in DEPLOY_FILES:
-        named = set(re.findall(r"KRAKEN_BRIDGE_[A-Z_]+[A-Z]", path.read_text()))
+        named = set(re.findall(r"KRAKEN_BRIDGE_[A-Z0-9_]+[A-Z0-9]", path.read_text()))
         assert named <= known, f"{path.name} names unknown settings: {sorted(named - known)}"
 
 
