@@ -196,3 +196,59 @@ async def test_an_unknown_device_refresh_is_refused_politely(tmp_path: Path) -> 
         service.engine.request_dispatch_refresh("dev-1", "manual")
         with pytest.raises(RefreshRefused, match="less than a minute ago"):
             service.engine.request_dispatch_refresh("dev-1", "manual")
+
+
+# --- rates through the product: asked once, only what it links, quiet once known -----------
+
+
+async def _rates_day(tmp_path: Path, name: str, until: str) -> tuple[Counter[str], Service]:
+    scenario = parse_scenario((SCENARIOS / name).read_text(), name)
+    async with running(scenario, tmp_path, keep_request_log=True) as (simulator, service, clock):
+        await service.engine.run_until(clock, at(until))
+        rest = Counter(f for _, f in log_of(simulator) if f.startswith("rest:"))
+    return rest, service
+
+
+async def test_agile_stops_asking_once_the_2300_block_is_in(tmp_path: Path) -> None:
+    """The block to 23:00 tomorrow arrives at 16:00: no polling all evening for the last
+    hour of tomorrow, which only comes with the next day's block."""
+    rest, service = await _rates_day(
+        tmp_path, "agile_2300_blocks_published_1600.json", "2026-03-11T12:00:00Z"
+    )
+    assert rest == Counter(
+        {"rest:product": 1, "rest:standard-unit-rates": 2, "rest:standing-charges": 1}
+    )
+    assert service.engine.tariffs.tomorrow_known(at("2026-03-10T23:30:00Z"))
+
+
+async def test_economy7_asks_day_and_night_rates_and_never_standard(tmp_path: Path) -> None:
+    rest, service = await _rates_day(
+        tmp_path, "economy7_smart_meter_summer.json", "2026-07-15T20:00:00Z"
+    )
+    assert rest["rest:standard-unit-rates"] == 0
+    assert rest["rest:product"] == 1
+    assert 1 <= rest["rest:day-unit-rates"] <= 2  # open-ended rows: today, then tomorrow
+    assert rest["rest:night-unit-rates"] == rest["rest:day-unit-rates"]
+    assert service.engine.tariffs.last_error is None
+
+
+async def test_a_linked_endpoint_with_no_rate_for_now_is_an_error_asked_hourly(
+    tmp_path: Path,
+) -> None:
+    """Octopus answering an empty list where a price should be is said, not re-polled
+    every few minutes."""
+    raw = json.loads((SCENARIOS / "economy7_older_meter_winter.json").read_text())
+    raw["night_unit_rates"] = {code: [] for code in raw["night_unit_rates"]}
+    scenario = parse_scenario(json.dumps(raw), "economy7_no_night_rates.json")
+    async with running(scenario, tmp_path, keep_request_log=True) as (simulator, service, clock):
+        await service.engine.run_until(clock, at("2026-01-15T03:00:00Z"))
+        nights = [t for t, f in log_of(simulator) if f == "rest:night-unit-rates"]
+        device = service.backend.device("import_tariff.1900000000702")
+    assert device is not None
+    assert not device.available  # 03:00 is a night slot: no price
+    assert device.unavailable_reason is not None
+    assert (
+        "Octopus answered night-unit-rates for E-2R-VAR-22-11-01-A with no rates from now on"
+        in device.unavailable_reason
+    )
+    assert 7 <= len(nights) <= 9  # 20:00 to 03:00: once an hour, not every few minutes

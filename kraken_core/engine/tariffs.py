@@ -290,42 +290,47 @@ class TariffPoller(Poller):
         return super().retry_at(now, error)
 
     def tomorrow_known(self, now: datetime) -> bool:
-        """Whether every tariff's unit rates reach 23:00 UK time tomorrow (DESIGN.md)."""
+        """Whether the linked unit rates of every tariff in force reach 23:00 UK time
+        tomorrow (DESIGN.md)."""
         wanted = published_until(local_day(now) + timedelta(days=1))
         return all(
             rates.known is not None and rates.known[1] >= wanted
-            for (_, kind), rates in self.rates.items()
-            if kind in UNIT_RATE_KINDS
+            for rates in self._linked_unit_rates()
         )
+
+    def _linked_unit_rates(self) -> list[TariffRates]:
+        """The unit rates of every tariff in force that its product links."""
+        linked = []
+        for _, tariff_code in self._in_force():
+            entry, group = self.entries.get(tariff_code), self.groups.get(tariff_code)
+            if entry is None or group is None:  # its product not read yet
+                linked.append(self.rates_of(tariff_code, UNIT_RATES))
+                continue
+            linked += [
+                self.rates_of(tariff_code, kind)
+                for kind in RESOURCES[group]
+                if kind in UNIT_RATE_KINDS and entry.link(kind.replace("-", "_"))
+            ]
+        return linked
 
     async def poll(self, now: datetime) -> None:
         window = rate_window(now)
         missing: list[str] = []
         for product_code, tariff_code in self._in_force():
             entry = await self._entry(product_code, tariff_code)
+            empty: list[str] = []
             for kind in RESOURCES[self.groups[tariff_code]]:
                 link = entry.link(kind.replace("-", "_"))
                 if link is None:  # never ask what the product does not link
                     continue
                 rates = self.rates.setdefault((tariff_code, kind), TariffRates())
                 await self._fetch_missing(tariff_code, link, kind, rates, window)
-            if slot_start(now) not in self.slots(tariff_code, window):
-                missing.append(self._missing_words(tariff_code, entry))
+                if kind in UNIT_RATE_KINDS and (rates.known is None or rates.known[1] <= now):
+                    empty.append(kind)  # nothing from now on: an answer, but no prices
+            if empty or slot_start(now) not in self.slots(tariff_code, window):
+                missing.append(_missing_words(tariff_code, entry, empty))
         if missing:
             raise RatesMissing(" ".join(missing), operation="tariffs")
-
-    def _missing_words(self, tariff_code: str, entry: ProductTariff) -> str:
-        kinds = [kind for kind in RESOURCES[self.groups[tariff_code]] if kind != STANDING_CHARGES]
-        linked = [kind for kind in kinds if entry.link(kind.replace("-", "_"))]
-        if not linked:
-            return (
-                f"Octopus's product lists no unit rates for {tariff_code}; the bridge cannot "
-                "price it. Check the tariff in the Octopus app."
-            )
-        return (
-            f"Octopus answered {' and '.join(linked)} for {tariff_code} with no rate for "
-            f"now; the bridge looks again hourly."
-        )
 
     async def _entry(self, product_code: str, tariff_code: str) -> ProductTariff:
         """The product's entry for ``tariff_code`` (the product asked once per agreement)."""
@@ -367,6 +372,23 @@ class TariffPoller(Poller):
         rates.take(rows, (fetch_from, want_to))
         assert rates.known is not None
         await self._store.save_rates(tariff_code, kind, rows, *rates.known)
+
+
+def _missing_words(tariff_code: str, entry: ProductTariff, empty: list[str]) -> str:
+    if not any(entry.link(kind.replace("-", "_")) for kind in UNIT_RATE_KINDS):
+        return (
+            f"Octopus's product lists no unit rates for {tariff_code}, so the bridge cannot "
+            "price it; it asks again hourly. Check the tariff in the Octopus app."
+        )
+    if empty:
+        return (
+            f"Octopus answered {' and '.join(empty)} for {tariff_code} with no rates from "
+            "now on; the bridge asks again hourly."
+        )
+    return (
+        f"Octopus's rates for {tariff_code} leave this half-hour unpriced; the bridge asks "
+        "again hourly."
+    )
 
 
 def _rate_period(row: RateRow) -> RatePeriod:
