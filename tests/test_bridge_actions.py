@@ -246,3 +246,26 @@ def test_the_demo_takes_the_same_engine_settings_from_the_environment(tmp_path: 
         shown = httpx.get(f"{bridge.url}/api/v1/settings", headers=bridge.headers).json()
     assert shown["allowance_limit_minutes"] == 0
     assert shown["poll_interval_minutes"] == 2
+
+
+def test_cheapest_window_on_economy7_is_the_smart_meters_gmt_night(tmp_path: Path) -> None:
+    """In July a smart meter's Economy 7 night is 01:30-08:30 BST (00:30-07:30 GMT)."""
+    with running_bridge(
+        "--demo",
+        "--scenario",
+        str(SCENARIOS / "economy7_smart_meter_summer.json"),
+        data_dir=tmp_path,
+    ) as bridge:
+        found = act(
+            bridge.url,
+            bridge.headers,
+            "import_tariff.1900000000701",
+            "find_cheapest_window",
+            {"duration_minutes": 120},
+        )
+    assert found.status_code == 200, found.text
+    assert found.json() == {
+        "start": "2026-07-15T00:30:00Z",
+        "end": "2026-07-15T02:30:00Z",
+        "average_unit_rate": 13.1,
+    }
