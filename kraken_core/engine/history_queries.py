@@ -47,8 +47,8 @@ class HistoryQueries:
 
     async def _covered_until(self) -> datetime:
         now = self._clock.now()
-        last = await self._db.last_sample()
-        return min(now, last.at) if last else now
+        imported = (await self._db.last_registers()).imported
+        return min(now, imported.at) if imported else now
 
     async def stats(self, period: Period, day: date) -> Stats:
         """Tariff efficiency of the day, calendar month or 12 months ``day`` falls in."""
