@@ -215,8 +215,10 @@ class StatePublisher:
     ) -> None:
         settings = self._settings()
         home = household_tariffs(self._account.meter_points, settings.four_rate_ev)
-        stale = self._devices.stale_reason(now) or self._dispatches.stale_reason(now)
         for device_id, device in self._devices.devices.items():
+            stale = self._devices.stale_reason_for(
+                device_id, now
+            ) or self._dispatches.stale_reason_for(device_id, now)
             planned = self._dispatches.planned.get(device_id, ())
             ev_rate = ev_unit_rate(
                 import_slots,
