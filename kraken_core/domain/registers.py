@@ -162,3 +162,13 @@ def _spread(
         if covers:
             energy.covered_s += overlap
         slot += SLOT
+
+
+#: The volume correction factor UK gas bills use (temperature and pressure).
+GAS_VOLUME_CORRECTION = 1.02264
+
+
+def gas_m3(kwh: float, calorific_value: float) -> float:
+    """Gas kWh as m³: kWh × 3.6 / (CV × 1.02264), CV in MJ/m³ (README, "Gas", as
+    established clients and gas bills convert)."""
+    return kwh * 3.6 / (calorific_value * GAS_VOLUME_CORRECTION)
