@@ -11,9 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+
+from kraken_core.domain.registers import Known
 from kraken_core.engine.history_queries import HistoryQueries
 from kraken_core.service import Service
 from kraken_core.simulator.scenario import load_scenario
+from kraken_core.store.db import MIGRATIONS, Store
+from kraken_core.store.history import HistoryStore
 from tests.helpers.bridge_process import SCENARIOS
 from tests.helpers.service_harness import running
 
@@ -121,3 +126,23 @@ async def test_telemetry_kraken_cannot_query_for_an_hour_is_backfilled_after(
     # (1, 2, 3 … minutes), the backfill waits 5 minutes between tries (measured: 23
     # requests in the hour, against about 60 for one-minute reads).
     assert asked_in_the_hour <= 30
+
+
+async def test_a_store_from_before_the_rules_reads_its_zero_export_as_never_reported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "history.sqlite3"
+    async with aiosqlite.connect(path) as old:  # a store as version 2 wrote it
+        for number, script in enumerate(MIGRATIONS[:2], start=1):
+            await old.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        await old.execute(
+            "INSERT INTO telemetry_readings VALUES ('2026-03-10T12:00:00+00:00', 1234.0, 0, 450)"
+        )
+        await old.commit()
+    store = await Store.open(path)
+    try:
+        registers = await HistoryStore(store).last_registers()
+    finally:
+        await store.close()
+    assert registers.imported == Known(at("2026-03-10T12:00:00Z"), 1234.0)
+    assert registers.exported is None
