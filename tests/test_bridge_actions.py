@@ -194,6 +194,7 @@ def test_settings_from_homey_apply_and_survive_a_restart(tmp_path: Path) -> None
                 "poll_interval_minutes": 1,
                 "allowance_limit_minutes": 360,
                 "allowance_day_start": "12:00",
+                "gas_calorific_value": 40.0,
             }
             changed = httpx.put(
                 url,

@@ -401,18 +401,38 @@ ACTION_BODIES: dict[str, type[_Request]] = {
 }
 
 
+#: Calorific values the bridge accepts (MJ/m³): UK gas stays within about 37.5–43.
+GAS_CV_RANGE = (30.0, 50.0)
+
+
 class UserSettings(_Request):
     """What the Homey app's settings pass to the bridge (every field optional)."""
 
     poll_interval_minutes: Literal[1, 2, 3, 5] | None = None
     allowance_limit_minutes: int | None = Field(default=None, ge=0, le=1440)
     allowance_day_start: time | None = None
+    gas_calorific_value: float | None = Field(
+        default=None,
+        description="MJ/m³ of the gas, as on the gas bill (UK gas is about 37.5–43)",
+    )
+
+    @field_validator("gas_calorific_value")
+    @classmethod
+    def _sane_calorific_value(cls, value: float | None) -> float | None:
+        if value is not None and not GAS_CV_RANGE[0] <= value <= GAS_CV_RANGE[1]:
+            low, high = GAS_CV_RANGE
+            raise ValueError(
+                f"a calorific value of {value:g} MJ/m³ is not gas's: give the value on your "
+                f"gas bill, between {low:g} and {high:g} (UK gas is about 37.5–43)"
+            )
+        return value
 
 
 class SettingsView(_Model):
     poll_interval_minutes: int
     allowance_limit_minutes: int
     allowance_day_start: str = Field(description="HH:MM, UK time")
+    gas_calorific_value: float = Field(description="MJ/m³ used for gas_m3_total")
 
 
 def readable(exc: ValidationError | _HasErrors) -> str:

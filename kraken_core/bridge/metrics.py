@@ -46,6 +46,10 @@ STATE_METRICS = (
         "Tariff efficiency today (score / 3)",
         "tariff_efficiency_today",
     ),
+    Metric("kraken_gas_kwh_total", "counter", "Gas meter register (kWh)", "gas_kwh_total"),
+    Metric("kraken_gas_m3_total", "counter", "Gas meter register (m³)", "gas_m3_total"),
+    Metric("kraken_gas_kwh_today", "gauge", "Gas used today (kWh)", "gas_kwh_today"),
+    Metric("kraken_gas_cost_today_pence", "gauge", "Gas cost today (unit rate)", "gas_cost_today"),
     Metric("kraken_dispatching", "gauge", "A smart dispatch covers now (1/0)", "dispatching"),
     Metric("kraken_boosting", "gauge", "Boost charging now (1/0)", "boosting"),
 )

@@ -20,6 +20,7 @@ from kraken_core.api.models import SettingsView, UserSettings
 from kraken_core.clock import Clock, SimulatedClock
 from kraken_core.domain.product import household_tariffs
 from kraken_core.domain.timeline import SLOT, slot_start
+from kraken_core.engine.gas import GasPoller
 from kraken_core.engine.history import (
     History,
     HistoryInputs,
@@ -35,7 +36,7 @@ from kraken_core.engine.live import (
     TelemetryPoller,
 )
 from kraken_core.engine.pollers import Pacing, Poller
-from kraken_core.engine.publisher import Sources, StatePublisher
+from kraken_core.engine.publisher import Sources, StatePublisher, publish_gas_meters
 from kraken_core.engine.refresh import QUICK, DispatchRefreshPolicy
 from kraken_core.engine.settings import EngineSettings
 from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller
@@ -70,6 +71,7 @@ class Engine:
             client, clock, self.account, self.telemetry, self.devices, self.dispatches
         )
         self.history = History(store, self._pacing, now, history_settings)
+        self.gas = GasPoller(client, store, self._pacing, now, self.account, self.tariffs)
         sources = Sources(
             self.account, self.tariffs, self.telemetry, self.devices, self.dispatches, self.history
         )
@@ -92,6 +94,7 @@ class Engine:
             *self._live.pollers(),
             self.history.backfill,
             self.history.completed,
+            self.gas,
         )
 
     # --- settings -----------------------------------------------------------------------
@@ -102,6 +105,7 @@ class Engine:
             poll_interval_minutes=int(settings.poll_interval.total_seconds() // 60),
             allowance_limit_minutes=settings.allowance_limit_minutes,
             allowance_day_start=settings.allowance_day_start.strftime("%H:%M"),
+            gas_calorific_value=settings.gas_calorific_value,
         )
 
     def update_settings(self, given: UserSettings) -> SettingsView:
@@ -115,6 +119,8 @@ class Engine:
             settings = replace(settings, allowance_limit_minutes=given.allowance_limit_minutes)
         if given.allowance_day_start is not None:
             settings = replace(settings, allowance_day_start=given.allowance_day_start)
+        if given.gas_calorific_value is not None:
+            settings = replace(settings, gas_calorific_value=given.gas_calorific_value)
         self._pacing.settings = settings
         self.wake()
         return self.settings_view()
@@ -123,7 +129,7 @@ class Engine:
 
     def next_due(self) -> datetime:
         live = (poller.due for poller in self._live.pollers())
-        return min(self.account.due, self.tariffs.due, *live, self._slot_due)
+        return min(self.account.due, self.tariffs.due, *live, self._slot_due, self.gas.due)
 
     async def run_due(self) -> None:
         """Run every poller that is due now (in dependency order), then republish states."""
@@ -141,7 +147,13 @@ class Engine:
         if self._slot_due <= now:
             self._slot_due = self._next_slot_run(now)
         await self._record_history(may_ask_kraken=polled_live)
-        self.publisher.publish(self.clock.now())
+        if self.gas.due <= now:
+            await self.gas.run(self.clock)
+        self._publish(self.clock.now())
+
+    def _publish(self, now: datetime) -> None:
+        self.publisher.publish(now)
+        publish_gas_meters(self.hub, self.gas, self.settings, now)
 
     async def _account_read(self, *, tariffs_changed: bool) -> None:
         self.publisher.agreements_read()
@@ -178,7 +190,7 @@ class Engine:
             clock.set(max(clock.now(), self.next_due()))
             await self.run_due()
         clock.set(at)
-        self.publisher.publish(clock.now())
+        self._publish(clock.now())
 
     # --- on demand ----------------------------------------------------------------------
 

@@ -19,12 +19,16 @@ from kraken_core.api.models import AccountFigures
 from kraken_core.domain.dispatch import PlannedDispatch
 from kraken_core.domain.efficiency import (
     Period,
-    RegisterSample,
     SlotEnergy,
-    attribute_registers,
     efficiency,
     period_days,
     price_slot,
+)
+from kraken_core.domain.registers import (
+    MeterReading,
+    MeterRegisters,
+    StoredRegisters,
+    attribute_readings,
 )
 from kraken_core.domain.tariff import slot_price
 from kraken_core.domain.timeline import (
@@ -87,23 +91,31 @@ def _wh(value: object) -> float | None:
     return None if value is None else float(str(value))
 
 
-def ranged_samples(
+def meter_reading(reading: TelemetryReading, end: datetime) -> MeterReading:
+    """A telemetry row as numbers, its registers standing as given at ``end``."""
+    return MeterReading(
+        reading.read_at,
+        end,
+        _wh(reading.consumption_wh),
+        _wh(reading.consumption_delta_wh),
+        _wh(reading.export_wh),
+    )
+
+
+def ranged_readings(
     readings: Sequence[TelemetryReading], step: timedelta, fetched_at: datetime
-) -> list[RegisterSample]:
-    """Registers of grouped readings: each row's ``consumption`` and ``export`` are the
-    registers at the end of its bucket (its start plus the grouping step, or the next
-    row's start, or the time of asking for a bucket still running)."""
+) -> list[MeterReading]:
+    """Grouped rows: each row's ``consumption`` and ``export`` are the registers at the
+    end of its bucket (its start plus the grouping step, or the next row's start, or the
+    time of asking for a bucket still running)."""
     ordered = sorted(readings, key=lambda r: r.read_at)
-    samples = []
+    rows = []
     for index, reading in enumerate(ordered):
-        imported, exported = _wh(reading.consumption_wh), _wh(reading.export_wh)
-        if imported is None:
-            continue
         end = min(reading.read_at + step, fetched_at)
         if index + 1 < len(ordered):
             end = min(end, ordered[index + 1].read_at)
-        samples.append(RegisterSample(end, imported, exported or 0.0))
-    return samples
+        rows.append(meter_reading(reading, end))
+    return rows
 
 
 def _month_after(day: date) -> date:
@@ -151,7 +163,9 @@ class History:
         self.db = HistoryStore(store)
         self.settings = settings or HistorySettings()
         self._loaded = False
-        self._last: RegisterSample | None = None
+        self._registers = MeterRegisters()
+        self._last_at: datetime | None = None  # the newest reading stored
+        self._backfilled_until: datetime | None = None  # a hole asked for up to here
         self._priced_until: datetime | None = None
         self._unpriced: set[datetime] = set()  # slots to price once their rates are known
         self.backfill = BackfillPoller(pacing, now, self.settings.retry_after)
@@ -162,9 +176,17 @@ class History:
         self.account = AccountFigures()
 
     @property
-    def registers(self) -> RegisterSample | None:
-        """The meter registers as last recorded (never decreasing)."""
-        return self._last
+    def registers(self) -> StoredRegisters | None:
+        """The meter registers as last known (never decreasing; a register the meter
+        has never reported is None, not 0), or None before the first reading."""
+        state = self._registers
+        if state.at is None:
+            return None
+        return StoredRegisters(
+            state.at,
+            state.imported.wh if state.imported else None,
+            state.exported.wh if state.exported else None,
+        )
 
     async def sync(
         self,
@@ -177,13 +199,14 @@ class History:
         """Store this poll. Kraken is asked for backfill and completed dispatches only
         when ``may_ask_kraken`` (a jittered poll, never a run at a slot boundary)."""
         if not self._loaded:
-            self._last = await self.db.last_sample()
+            self._registers = await self.db.last_registers()
+            self._last_at = await self.db.last_reading_at()
             self._priced_until = await self.db.last_priced_slot()
             oldest = slot_start(now - self.settings.backfill_limit)
             self._unpriced = set(await self.db.unpriced_slots(oldest))
             self._loaded = True
-        samples, demand = await self._new_samples(client, inputs, now, may_ask_kraken)
-        attribution = attribute_registers(self._last, samples, max_span=self.settings.max_span)
+        readings, demand = await self._new_readings(client, inputs, now, may_ask_kraken)
+        attribution = attribute_readings(self._registers, readings, max_span=self.settings.max_span)
         prices = self._prices(inputs, attribution.slots, now)
         completed = await self._completed_dispatches(client, now) if may_ask_kraken else []
         planned = [
@@ -200,43 +223,43 @@ class History:
             seen_at=now,
             keep_readings_from=now - self.settings.retention,
         )
+        self._registers = attribution.registers
         if attribution.accepted:
-            self._last = attribution.accepted[-1]
+            self._last_at = attribution.accepted[-1].at
         self.account = await self._account_figures(inputs, now)
 
     # --- readings -----------------------------------------------------------------------
 
-    async def _new_samples(
+    async def _new_readings(
         self, client: KrakenClient, inputs: HistoryInputs, now: datetime, may_ask_kraken: bool
-    ) -> tuple[list[RegisterSample], dict[datetime, float | None]]:
-        samples: list[RegisterSample] = []
+    ) -> tuple[list[MeterReading], dict[datetime, float | None]]:
+        readings: list[MeterReading] = []
         demand: dict[datetime, float | None] = {}
         if inputs.telemetry_device_id is None:
-            return samples, demand
-        # A hole since the last stored reading (or, on a first start, since midnight).
-        since = self._last.at if self._last else local_day_bounds(local_day(now))[0]
+            return readings, demand
+        # A hole since the last stored reading (or, on a first start, since midnight);
+        # a hole already asked for is asked again only once it has grown again.
+        since = self._last_at or local_day_bounds(local_day(now))[0]
+        since = max(since, self._backfilled_until or since)
         if now - since > self.settings.max_span:
             if not may_ask_kraken:
-                return samples, demand  # at the next jittered poll
+                return readings, demand  # at the next jittered poll
             backfilled = await self._backfill(client, inputs.telemetry_device_id, since, now)
             if backfilled is None:
-                return samples, demand  # try again later; do not close the hole with a gap
-            samples.extend(backfilled)
+                return readings, demand  # try again later; do not close the hole with a gap
+            readings.extend(backfilled)
         reading = inputs.latest_reading
-        if reading is not None and reading.consumption_wh is not None:
-            at = reading.read_at
-            samples.append(
-                RegisterSample(
-                    at, float(str(reading.consumption_wh)), _wh(reading.export_wh) or 0.0
-                )
-            )
-            demand[at] = _wh(reading.demand_w)
-        return samples, demand
+        if reading is not None:
+            readings.append(meter_reading(reading, reading.read_at))
+            demand[reading.read_at] = _wh(reading.demand_w)
+        return readings, demand
 
     async def _backfill(
         self, client: KrakenClient, device_id: str, last_at: datetime, now: datetime
-    ) -> list[RegisterSample] | None:
-        """Readings since ``last_at`` (no further back than the limit); None: try later."""
+    ) -> list[MeterReading] | None:
+        """Readings since ``last_at`` (no further back than the limit); None: try later.
+        A temporary failure (a throttle, KT-GB-4039, KT-GB-4043, a 5xx) keeps the hole to
+        fill at the next try; a refusal (KT-GB-4051, too far back) leaves it a gap."""
         if now < self.backfill.due:
             return None
         start = max(slot_start(last_at), slot_start(now - self.settings.backfill_limit))
@@ -251,11 +274,13 @@ class History:
         except KrakenError as exc:  # e.g. KT-GB-4051, too far back: the hole stays a gap
             self.backfill.record(now, None, note=str(exc))
             log.warning("telemetry since %s cannot be backfilled: %s", last_at, exc)
+            self._backfilled_until = now
             return []
         self.backfill.record(now, None)
-        samples = ranged_samples(readings, BACKFILL_STEP, now)
-        log.info("backfilled %d telemetry readings since %s", len(samples), last_at)
-        return samples
+        self._backfilled_until = now
+        rows = ranged_readings(readings, BACKFILL_STEP, now)
+        log.info("backfilled %d telemetry readings since %s", len(rows), last_at)
+        return rows
 
     # --- prices -------------------------------------------------------------------------
 
@@ -331,19 +356,21 @@ class History:
         elapsed = (now - period_start_utc) / (period_end_utc - period_start_utc)
         day_slots = await self.db.period(today, today, self._covered_until(now))
         today_efficiency = efficiency(day_slots.totals)
+        # A meter that has never reported export has exported nothing we know of: null.
+        exports = self._registers.exported is not None
         return AccountFigures(
             import_kwh_today=round(day_money.import_kwh, 3),
-            export_kwh_today=round(day_money.export_kwh, 3),
+            export_kwh_today=round(day_money.export_kwh, 3) if exports else None,
             import_cost_today=round(day_money.import_cost_p, 2),
-            export_value_today=round(day_money.export_value_p, 2),
+            export_value_today=round(day_money.export_value_p, 2) if exports else None,
             standing_charge_today=charges[(today - period_start).days] if charges else None,
             telemetry_gap_slots_today=day_slots.gap_slots,
             billing_period_start=period_start,
             billing_period_end=period_end,
             period_import_kwh=round(period_money.import_kwh, 3),
-            period_export_kwh=round(period_money.export_kwh, 3),
+            period_export_kwh=round(period_money.export_kwh, 3) if exports else None,
             period_import_cost=round(period_money.import_cost_p, 2),
-            period_export_value=round(period_money.export_value_p, 2),
+            period_export_value=round(period_money.export_value_p, 2) if exports else None,
             period_standing_charge=round(charged_so_far, 2),
             period_cost=round(energy_p + charged_so_far, 2),
             projected_bill=round(energy_p / elapsed + sum(charges), 2)
@@ -376,7 +403,8 @@ class History:
 
     def _covered_until(self, now: datetime) -> datetime:
         """Slots ending after the last reading are not gaps yet: readings are still due."""
-        return min(now, self._last.at) if self._last else now
+        imported = self._registers.imported
+        return min(now, imported.at) if imported else now
 
     @staticmethod
     def _standing_charges(

@@ -13,6 +13,7 @@ from kraken_core.clock import Clock
 from kraken_core.domain.efficiency import Period, efficiency, period_days
 from kraken_core.domain.timeline import SLOT, local_day
 from kraken_core.store.db import Store
+from kraken_core.store.gas import GasStore
 from kraken_core.store.history import HistoryStore
 
 CSV_COLUMNS = (
@@ -29,6 +30,8 @@ CSV_COLUMNS = (
     "export_value_p",
     "gap",
 )
+# Appended for households with a gas meter read by the Home Mini.
+GAS_CSV_COLUMNS = ("gas_kwh", "gas_cost_p")
 
 
 SERIES_DAYS = 30
@@ -40,6 +43,7 @@ class HistoryQueries:
 
     def __init__(self, store: Store, clock: Clock) -> None:
         self._db = HistoryStore(store)
+        self._gas = GasStore(store)
         self._clock = clock
 
     def today(self) -> date:
@@ -47,8 +51,8 @@ class HistoryQueries:
 
     async def _covered_until(self) -> datetime:
         now = self._clock.now()
-        last = await self._db.last_sample()
-        return min(now, last.at) if last else now
+        imported = (await self._db.last_registers()).imported
+        return min(now, imported.at) if imported else now
 
     async def stats(self, period: Period, day: date) -> Stats:
         """Tariff efficiency of the day, calendar month or 12 months ``day`` falls in."""
@@ -86,12 +90,23 @@ class HistoryQueries:
         )
 
     async def csv(self, start: datetime, end: datetime) -> str:
-        """Slot rows in [start, end) as CSV (UTC times, kWh, p/kWh, pence)."""
+        """Slot rows in [start, end) as CSV (UTC times, kWh, p/kWh, pence); with gas
+        columns when the household has a gas history."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        gas = await self._gas.slots(start, end) if await self._gas.has_history() else None
+        writer.writerow(CSV_COLUMNS + (GAS_CSV_COLUMNS if gas is not None else ()))
         covered_until = await self._covered_until()
         for row in await self._db.slot_rows(start, end):
+            gas_slot = gas.get(row.slot_start) if gas is not None else None
+            gas_cells = (
+                ()
+                if gas is None
+                else (
+                    _cell(gas_slot.kwh if gas_slot else None, 4),
+                    _cell(gas_slot.cost_p if gas_slot else None, 3),
+                )
+            )
             cost = row.import_kwh * row.import_price if row.import_price is not None else None
             value = row.export_kwh * row.export_price if row.export_price is not None else None
             writer.writerow(
@@ -108,6 +123,7 @@ class HistoryQueries:
                     _cell(cost, 3),
                     _cell(value, 3),
                     str(not row.complete and row.slot_start + SLOT <= covered_until).lower(),
+                    *gas_cells,
                 )
             )
         return out.getvalue()

@@ -11,7 +11,7 @@ Kinds due within :data:`COMBINE_WITHIN` of each other go to Kraken as one reques
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from kraken_core.clock import Clock
@@ -52,6 +52,34 @@ class TelemetryPoller(Poller):
         return True
 
 
+class DeviceHealth(Poller):
+    """How one smart device's part of a kind stands: one device whose answer fails
+    goes stale alone, while the others keep updating."""
+
+    def next_due(self, now: datetime) -> datetime:
+        return now  # the kind's poller schedules; this only books outcomes
+
+
+class PerDevice:
+    """Each device's :class:`DeviceHealth` for one kind."""
+
+    def __init__(self, kind: Poller) -> None:
+        self._kind = kind
+        self._health: dict[str, DeviceHealth] = {}
+
+    def health(self, device_id: str, now: datetime) -> DeviceHealth:
+        kind = self._kind
+        if device_id not in self._health:
+            self._health[device_id] = DeviceHealth(
+                f"{kind.name} of {device_id}", kind.what, kind.pacing, now, kind.stale_after
+            )
+        return self._health[device_id]
+
+    def stale_reason(self, device_id: str, now: datetime) -> str | None:
+        health = self._health.get(device_id)
+        return health.stale_reason(now) if health else None
+
+
 def smart_device(device: SmartFlexDevice) -> SmartDevice:
     name = " ".join(part for part in (device.make, device.model) if part) or "EV"
     return SmartDevice(device.id, name, device.status.current_state)
@@ -70,6 +98,7 @@ class DevicesPoller(Poller):
         )
         self._refresh = refresh
         self.devices: dict[str, SmartDevice] = {}
+        self.per_device = PerDevice(self)
 
     def next_due(self, now: datetime) -> datetime:
         if self._refresh.checking_state():
@@ -78,12 +107,30 @@ class DevicesPoller(Poller):
             return self.pacing.live(now + self.pacing.settings.slow_state_interval)
         return self.pacing.live(now + self.pacing.settings.poll_interval)
 
-    def take(self, result: list[SmartFlexDevice] | KrakenError | None, now: datetime) -> bool:
+    def stale_reason_for(self, device_id: str, now: datetime) -> str | None:
+        return self.stale_reason(now) or self.per_device.stale_reason(device_id, now)
+
+    def take(
+        self,
+        result: list[SmartFlexDevice] | KrakenError | None,
+        now: datetime,
+        failed: Mapping[str, KrakenError] | None = None,
+    ) -> bool:
+        """Book the devices answer; a device in ``failed`` keeps its last known state."""
         if result is None or isinstance(result, KrakenError):
             if isinstance(result, KrakenError):
                 self.record(now, result)
             return False
-        self.devices = {device.id: smart_device(device) for device in result}
+        failed = failed or {}
+        devices: dict[str, SmartDevice] = {}
+        for device in result:
+            error = failed.get(device.id)
+            self.per_device.health(device.id, now).record(now, error)
+            if error is None:
+                devices[device.id] = smart_device(device)
+            elif device.id in self.devices:
+                devices[device.id] = self.devices[device.id]
+        self.devices = devices
         honoured = {d.id: dispatches_honoured(d.device_state) for d in self.devices.values()}
         self._refresh.observe_states(honoured, now)
         self.record(now, None)
@@ -99,6 +146,7 @@ class DispatchesPoller(Poller):
         )
         self.refresh = refresh
         self.planned: dict[str, tuple[PlannedDispatch, ...]] = {}
+        self.per_device = PerDevice(self)
 
     def next_due(self, now: datetime) -> datetime:
         return self.refresh.next_due() or now + IDLE
@@ -107,17 +155,24 @@ class DispatchesPoller(Poller):
         """Forget the dispatches of devices no longer on the account."""
         self.planned = {d: p for d, p in self.planned.items() if d in device_ids}
 
+    def stale_reason_for(self, device_id: str, now: datetime) -> str | None:
+        return self.stale_reason(now) or self.per_device.stale_reason(device_id, now)
+
     def take(
         self, device_id: str, result: list[WireDispatch] | KrakenError | None, now: datetime
-    ) -> bool:
+    ) -> KrakenError | None:
+        """Book one device's dispatches; its error (the others are not held back)."""
+        health = self.per_device.health(device_id, now)
         if isinstance(result, KrakenNoData):  # keep the cached dispatches
+            health.record(now, None)
             self.refresh.fetched(device_id, now, schedule_found=bool(self.planned.get(device_id)))
-            return True
+            return None
         if result is None or isinstance(result, KrakenError):
             error = result or KrakenError("no answer for this device", operation="dispatches")
-            self.record(now, error)
-            self.refresh.failed(device_id, self.due)
-            return False
+            health.record(now, error)
+            self.refresh.failed(device_id, health.retry_at(now, error))
+            return error
+        health.record(now, None)
         self.planned[device_id] = tuple(
             PlannedDispatch(
                 start=d.start,
@@ -128,7 +183,7 @@ class DispatchesPoller(Poller):
             for d in result
         )
         self.refresh.fetched(device_id, now, schedule_found=bool(result))
-        return True
+        return None
 
 
 class LiveTransaction:
@@ -157,8 +212,9 @@ class LiveTransaction:
         return any(poller.due <= now for poller in self.pollers())
 
     async def poll(self, now: datetime) -> bool:
-        """Read every kind due by ``now`` (and those due soon after); True when the
-        devices or their dispatches were read successfully, so events may compare."""
+        """Read every kind due by ``now`` (and those due soon after); True when any
+        device's state or dispatches were read, so events may compare. Each part stands
+        alone: failing telemetry, or one device's failing answer, holds no other back."""
         soon = now + COMBINE_WITHIN
         kinds = {poller.name for poller in self.pollers() if poller.due <= soon}
         self.telemetry.pacing.new_live_jitter()
@@ -170,19 +226,19 @@ class LiveTransaction:
             dispatch_device_ids=dispatch_ids,
         )
         now = self._clock.now()
-        complete = True
         if "telemetry" in kinds:
-            complete &= self.telemetry.take(answer.telemetry, now)
-        if "devices" in kinds:
-            devices_ok = self.devices.take(answer.devices, now)
-            if devices_ok:
-                self.dispatches.keep_only(list(self.devices.devices))
-                self.dispatches.due = self.dispatches.next_due(now)
-            complete &= devices_ok
-        dispatches_ok = all(
-            [self.dispatches.take(d, answer.dispatches.get(d), now) for d in dispatch_ids]
+            self.telemetry.take(answer.telemetry, now)
+        devices_ok = "devices" in kinds and self.devices.take(
+            answer.devices, now, answer.device_errors
         )
-        complete &= dispatches_ok
-        if "dispatches" in kinds and dispatches_ok:
-            self.dispatches.record(now, None)
-        return complete and ("devices" in kinds or bool(dispatch_ids))
+        if devices_ok:
+            self.dispatches.keep_only(list(self.devices.devices))
+            self.dispatches.due = self.dispatches.next_due(now)
+        errors = [self.dispatches.take(d, answer.dispatches.get(d), now) for d in dispatch_ids]
+        failed = [error for error in errors if error is not None]
+        if "dispatches" in kinds:
+            # The kind fails only when every device asked failed; one device alone goes
+            # stale by itself (DispatchesPoller.stale_reason_for).
+            all_failed = bool(dispatch_ids) and len(failed) == len(dispatch_ids)
+            self.dispatches.record(now, failed[0] if all_failed else None)
+        return devices_ok or len(failed) < len(dispatch_ids)

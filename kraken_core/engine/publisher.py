@@ -18,6 +18,7 @@ from kraken_core.api.events import to_json_value
 from kraken_core.api.models import (
     EnergyAccountState,
     ExportTariffState,
+    GasMeterState,
     GasTariffState,
     ImportTariffState,
     PlannedDispatchState,
@@ -39,6 +40,7 @@ from kraken_core.domain.product import (
     is_four_rate_ev,
     product_changes,
 )
+from kraken_core.domain.registers import gas_m3
 from kraken_core.domain.tariff import (
     TariffState,
     day_mean_rate,
@@ -49,6 +51,7 @@ from kraken_core.domain.tariff import (
 )
 from kraken_core.domain.timeline import day_rates, local_day, slot_start
 from kraken_core.domain.windows import DispatchWindow
+from kraken_core.engine.gas import GasPoller
 from kraken_core.engine.history import History
 from kraken_core.engine.hub import DeviceHub
 from kraken_core.engine.live import DevicesPoller, DispatchesPoller, TelemetryPoller
@@ -259,13 +262,15 @@ class StatePublisher:
         home = household_tariffs(
             self._account.meter_points, settings.four_rate_ev, self._tariffs.groups
         )
-        stale = self._devices.stale_reason(now) or self._dispatches.stale_reason(now)
         point = home.import_point if home.four_rate_ev else None
         ev_peak = point.ev_device_peak_rate if point else None
         ev_off_peak = point.ev_device_off_peak_rate if point else None
         if settings.ev_off_peak_rate is not None:  # the user's own figure wins
             ev_off_peak = settings.ev_off_peak_rate
         for device_id, device in self._devices.devices.items():
+            stale = self._devices.stale_reason_for(
+                device_id, now
+            ) or self._dispatches.stale_reason_for(device_id, now)
             planned = self._dispatches.planned.get(device_id, ())
             ev_rate = ev_unit_rate(
                 import_slots,
@@ -388,3 +393,38 @@ def _smart_state(
 
 def _kwh(wh: object) -> float | None:
     return None if wh is None else round(float(str(wh)) / 1000, 3)
+
+
+# --- gas meters (self-contained: the engine calls it after StatePublisher.publish) -------
+
+
+def publish_gas_meters(
+    hub: DeviceHub, gas: GasPoller, settings: EngineSettings, now: datetime
+) -> None:
+    """Each gas meter the Home Mini reads: its registers (kWh, and m³ by the calorific
+    value setting), today's kWh and cost; unavailable while its readings are stale."""
+    points = gas.points()
+    cv = settings.gas_calorific_value
+    for point in points:
+        device_id = point.meter_device_id
+        hub.ensure(
+            device_id, "gas_meter", "Gas meter" if len(points) == 1 else f"Gas meter {point.mprn}"
+        )
+        figures = gas.figures_for(point.mprn, now)
+        register = figures.register if figures else None
+        kwh_total = register.wh / 1000 if register else None
+        hub.set_state(
+            device_id,
+            GasMeterState(
+                gas_kwh_total=round(kwh_total, 3) if kwh_total is not None else None,
+                gas_m3_total=round(gas_m3(kwh_total, cv), 3) if kwh_total is not None else None,
+                gas_kwh_today=figures.kwh_today if figures else None,
+                gas_cost_today=figures.cost_today_p if figures else None,
+                last_reading_at=register.at if register else None,
+                calorific_value=cv,
+            ),
+        )
+        reason = gas.stale_reason(now)
+        if reason is None and register is None:
+            reason = "Waiting for the first gas reading from the Octopus Home Mini"
+        hub.set_availability(device_id, reason is None, reason)

@@ -29,6 +29,14 @@ class EngineSettings:
     # Economy 7 night hours follow the meter: None reads the kind of meter from Kraken.
     economy7_meter: NightOverride | None = None
     ev_off_peak_rate: float | None = None  # p/kWh; None: the day's off-peak rate
+    # The Home Mini reads gas about every 30 minutes (../shared/kraken/README.md, "Gas"):
+    # asking more often buys nothing. Polls sit this far past :00 and :30 (plus jitter),
+    # and the gas meter goes unavailable after failing for ``gas_stale_after``.
+    gas_interval: timedelta = timedelta(minutes=30)
+    gas_offset: timedelta = timedelta(minutes=7)
+    gas_stale_after: timedelta = timedelta(hours=2)
+    # MJ/m³, for m³ = kWh × 3.6 / (CV × 1.02264) (README, "Gas"; 40.0 as clients default).
+    gas_calorific_value: float = 40.0
 
     @property
     def allowance(self) -> AllowanceRule:

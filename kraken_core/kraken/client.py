@@ -399,6 +399,8 @@ class KrakenClient:
         unplaced = [e for e in errors if not e.get("path")]
         for key, operation in parts.items():
             mine = [e for e in errors if (e.get("path") or [None])[0] == key] + unplaced
+            if key == "devices" and not unplaced:
+                mine = self._split_device_errors(answer, (data or {}).get(key), mine, now)
             if mine:
                 self._record_part(
                     answer, key, combined, classify_graphql_errors(operation, mine, now)
@@ -424,6 +426,28 @@ class KrakenClient:
                     ]
             except KrakenError as exc:
                 self._record_part(answer, key, combined, exc)
+
+    @staticmethod
+    def _split_device_errors(
+        answer: LiveAnswer, devices: object, errors: list[dict[str, Any]], now: datetime
+    ) -> list[dict[str, Any]]:
+        """Errors inside one device of the ``devices`` list (a path ``devices.<i>.…``,
+        e.g. its ``status.currentState``) fail that device alone: GraphQL nulls only the
+        failing nullable field and answers the rest (GraphQL spec, "Handling Field
+        Errors"). Returns the errors that fail the whole part."""
+        if not isinstance(devices, list):
+            return errors
+        whole = []
+        for error in errors:
+            path = error.get("path") or []
+            index = path[1] if len(path) > 2 else None
+            item = devices[index] if isinstance(index, int) and index < len(devices) else None
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                error_now = classify_graphql_errors("devices", [error], now)
+                answer.device_errors.setdefault(item["id"], error_now)
+            else:
+                whole.append(error)
+        return whole
 
     @staticmethod
     def _record_part(answer: LiveAnswer, key: str, combined: list[str], error: KrakenError) -> None:
@@ -841,6 +865,8 @@ class LiveAnswer:
     telemetry: list[TelemetryReading] | KrakenError | None = None
     devices: list[SmartFlexDevice] | KrakenError | None = None
     dispatches: dict[str, list[PlannedDispatch] | KrakenError] = field(default_factory=dict)
+    # Devices listed whose own fields failed (their state is not to be trusted).
+    device_errors: dict[str, KrakenError] = field(default_factory=dict)
 
 
 def parts_wanted(parts: dict[str, str], operation: str) -> int:

@@ -70,6 +70,38 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (status, device_id, start, type)
     );
     """,
+    # 3: a register may be missing (a null or 0 register is a missing reading, not a
+    # value: ../shared/kraken/README.md "Smart meter telemetry"), and the gas meter's
+    # history (issue 13): its readings and half-hour slots per meter point, Wh and p/kWh.
+    """
+    CREATE TABLE telemetry_readings_v3 (
+        read_at TEXT PRIMARY KEY,
+        import_wh REAL,
+        export_wh REAL,
+        demand_w REAL
+    );
+    INSERT INTO telemetry_readings_v3
+        SELECT read_at, nullif(import_wh, 0), nullif(export_wh, 0), demand_w
+        FROM telemetry_readings;
+    DROP TABLE telemetry_readings;
+    ALTER TABLE telemetry_readings_v3 RENAME TO telemetry_readings;
+    CREATE TABLE gas_readings (
+        mprn TEXT NOT NULL,
+        read_at TEXT NOT NULL,
+        gas_wh REAL NOT NULL,
+        PRIMARY KEY (mprn, read_at)
+    );
+    CREATE TABLE gas_slots (
+        mprn TEXT NOT NULL,
+        slot_start TEXT NOT NULL,
+        local_date TEXT NOT NULL,
+        gas_wh REAL NOT NULL DEFAULT 0,
+        covered_s REAL NOT NULL DEFAULT 0,
+        unit_rate REAL,
+        PRIMARY KEY (mprn, slot_start)
+    );
+    CREATE INDEX gas_slots_by_local_date ON gas_slots (local_date);
+    """,
 )
 
 

@@ -11,13 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from kraken_core.domain.efficiency import (
-    SLOT_SECONDS,
-    PeriodTotals,
-    PricedSlot,
-    RegisterSample,
-    SlotEnergy,
-)
+from kraken_core.domain.efficiency import SLOT_SECONDS, PeriodTotals, PricedSlot, SlotEnergy
+from kraken_core.domain.registers import Known, MeterRegisters, StoredRegisters
 from kraken_core.domain.timeline import SLOT, local_day
 from kraken_core.store.db import Store
 
@@ -95,13 +90,23 @@ class HistoryStore:
     def __init__(self, store: Store) -> None:
         self._db = store.connection
 
-    async def last_sample(self) -> RegisterSample | None:
-        async with self._db.execute(
-            "SELECT read_at, import_wh, export_wh FROM telemetry_readings "
-            "ORDER BY read_at DESC LIMIT 1"
-        ) as cursor:
+    async def last_reading_at(self) -> datetime | None:
+        """When the newest stored reading was read (a register of it may be missing)."""
+        async with self._db.execute("SELECT max(read_at) FROM telemetry_readings") as cursor:
             row = await cursor.fetchone()
-        return RegisterSample(_parse(row[0]), float(row[1]), float(row[2])) if row else None
+        return _parse(row[0]) if row and row[0] else None
+
+    async def last_registers(self) -> MeterRegisters:
+        """Each register's newest real value (None: never reported, or not for weeks)."""
+        known: list[Known | None] = []
+        for column in ("import_wh", "export_wh"):
+            async with self._db.execute(
+                f"SELECT read_at, {column} FROM telemetry_readings "  # noqa: S608 (a column name of ours)
+                f"WHERE {column} IS NOT NULL ORDER BY read_at DESC LIMIT 1"
+            ) as cursor:
+                row = await cursor.fetchone()
+            known.append(Known(_parse(row[0]), float(row[1])) if row else None)
+        return MeterRegisters(known[0], known[1])
 
     async def last_priced_slot(self) -> datetime | None:
         async with self._db.execute(
@@ -120,7 +125,7 @@ class HistoryStore:
     async def write_poll(
         self,
         *,
-        samples: Iterable[RegisterSample],
+        samples: Iterable[StoredRegisters],
         demand_w: Mapping[datetime, float | None],
         energy: Mapping[datetime, SlotEnergy],
         prices: Mapping[datetime, SlotPrices],
@@ -137,11 +142,14 @@ class HistoryStore:
         await self._add_energy(energy)
         await self._set_prices(prices)
         await self._note_dispatches(dispatches, seen_at)
-        # Readings older than the retention are already rolled up into slots; the
-        # newest is always kept: the next reading's energy is measured from it.
+        # Readings older than the retention are already rolled up into slots; each
+        # register's newest value is always kept: the next rise is measured from it.
         await db.execute(
-            "DELETE FROM telemetry_readings WHERE read_at < ? AND read_at < "
-            "(SELECT max(read_at) FROM telemetry_readings)",
+            "DELETE FROM telemetry_readings WHERE read_at < ? AND read_at NOT IN ("
+            "SELECT newest FROM (SELECT max(read_at) AS newest FROM telemetry_readings UNION "
+            "SELECT max(read_at) FROM telemetry_readings WHERE import_wh IS NOT NULL UNION "
+            "SELECT max(read_at) FROM telemetry_readings WHERE export_wh IS NOT NULL) "
+            "WHERE newest IS NOT NULL)",
             (_iso(keep_readings_from),),
         )
         await db.commit()
