@@ -191,7 +191,10 @@ class GasMeterState(_Model):
     )
     gas_kwh_today: float | None
     gas_cost_today: float | None = Field(description="pence, unit rate only")
-    last_reading_at: UtcTime | None = Field(description="the newest reading's readAt")
+    last_reading_at: UtcTime | None = Field(
+        description="when the register last stood at gas_kwh_total: the end of the newest "
+        "half-hour read, or the time of the read while that half-hour is still open"
+    )
     calorific_value: float = Field(description="MJ/m³ used for gas_m3_total")
 
 
