@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kraken_core.clock import SimulatedClock
-from kraken_core.domain.efficiency import RegisterSample, attribute_registers, price_slot
+from kraken_core.domain.efficiency import price_slot
+from kraken_core.domain.registers import Known, MeterReading, MeterRegisters, attribute_readings
 from kraken_core.domain.timeline import LONDON, SLOT, local_day, local_day_bounds
 from kraken_core.engine.history_queries import HistoryQueries
 from kraken_core.store.db import Store
@@ -47,7 +48,7 @@ def demand_w(when: datetime) -> float:
 async def simulate_year(path: Path, days: int) -> None:
     store = await Store.open(path)
     history = HistoryStore(store)
-    last = RegisterSample(START, 0.0, 0.0)
+    last = MeterRegisters(Known(START, 1.0), None)
     day_rates: dict[datetime, float] = {}
     for half_hour in range(days * 48):
         slot = START + half_hour * SLOT
@@ -55,22 +56,23 @@ async def simulate_year(path: Path, days: int) -> None:
             first, end = local_day_bounds(local_day(slot))
             day_rates = {first + n * SLOT: agile_rate(first + n * SLOT) for n in range(50)}
             day_rates = {s: r for s, r in day_rates.items() if s < end}
-        samples, register = [], last.import_wh
+        assert last.imported is not None
+        samples, register = [], last.imported.wh
         for minute in range(1, 31):
             at = slot + timedelta(minutes=minute)
             register += demand_w(at) / 60
-            samples.append(RegisterSample(at, register, 0.0))
-        attribution = attribute_registers(last, samples, max_span=MAX_SPAN)
+            samples.append(MeterReading(at, at, register))
+        attribution = attribute_readings(last, samples, max_span=MAX_SPAN)
         await history.write_poll(
             samples=attribution.accepted,
-            demand_w={s.at: demand_w(s.at) for s in samples},
+            demand_w={s.end: demand_w(s.end) for s in samples},
             energy=attribution.slots,
             prices={slot: SlotPrices(price_slot(day_rates, slot), 15.0)},
             dispatches=[],
             seen_at=slot + SLOT,
             keep_readings_from=slot + SLOT - RETENTION,
         )
-        last = attribution.accepted[-1]
+        last = attribution.registers
     await store.close()
 
 

@@ -13,9 +13,7 @@ from kraken_core.clock import SimulatedClock
 from kraken_core.domain.efficiency import (
     Period,
     PeriodTotals,
-    RegisterSample,
     SlotEnergy,
-    attribute_registers,
     efficiency,
     period_days,
     price_slot,
@@ -192,33 +190,3 @@ async def test_the_twelve_month_window_moves_with_the_day(store: Store) -> None:
     assert earlier["from"] == "2025-03-31"
     assert earlier["score"] < year["score"]
     assert period_days("12m", date(2028, 2, 29)) == (date(2027, 3, 1), date(2028, 2, 29))
-
-
-def test_readings_too_far_apart_leave_a_gap_and_registers_never_fall() -> None:
-    t0 = datetime(2026, 1, 15, 10, 0, tzinfo=UTC)
-    samples = [
-        RegisterSample(t0 + timedelta(minutes=15), 1250.0, 0.0),
-        RegisterSample(t0 + timedelta(minutes=10), 900.0, 0.0),  # late, out of order
-        RegisterSample(t0 + timedelta(minutes=20), 1100.0, 0.0),  # a glitch: lower
-        RegisterSample(t0 + timedelta(hours=3), 5000.0, 100.0),  # after a 2 h 40 min hole
-    ]
-    result = attribute_registers(
-        RegisterSample(t0, 1000.0, 0.0), samples, max_span=timedelta(minutes=35)
-    )
-    assert [s.import_wh for s in result.accepted] == [1000.0, 1250.0, 1250.0, 5000.0]
-    slot = result.slots[t0]
-    assert slot.import_wh == pytest.approx(250.0)
-    assert slot.covered_s == 20 * 60
-    assert set(result.slots) == {t0}  # nothing invented for the hole
-
-
-def test_a_reading_pair_is_shared_between_the_slots_it_spans() -> None:
-    t0 = datetime(2026, 1, 15, 10, 20, tzinfo=UTC)
-    result = attribute_registers(
-        RegisterSample(t0, 0.0, 0.0),
-        [RegisterSample(t0 + timedelta(minutes=20), 200.0, 20.0)],
-        max_span=timedelta(minutes=35),
-    )
-    first, second = (result.slots[s] for s in sorted(result.slots))
-    assert (first.import_wh, second.import_wh) == pytest.approx((100.0, 100.0))
-    assert (first.export_wh, second.export_wh) == pytest.approx((10.0, 10.0))

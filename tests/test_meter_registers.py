@@ -99,3 +99,22 @@ def test_readings_not_newer_than_the_registers_are_ignored() -> None:
     result = attribute_readings(last, [latest(4, 2000.0), latest(5, 2000.0)], max_span=SPAN)
     assert result.accepted == []
     assert result.registers == last
+
+
+def test_a_hole_longer_than_the_span_leaves_the_slots_between_uncovered() -> None:
+    last = MeterRegisters(Known(at(0), 1000.0))
+    readings = [latest(15, 1250.0), latest(10, 900.0), latest(20, 1100.0), latest(180, 5000.0)]
+    result = attribute_readings(last, readings, max_span=SPAN)
+    assert [r.import_wh for r in result.accepted] == [1000.0, 1250.0, 1250.0, 5000.0]
+    assert set(result.slots) == {T0}  # nothing invented for the 2 h 40 min hole
+    assert result.slots[T0].import_wh == 250.0
+    assert result.slots[T0].covered_s == 20 * 60
+    assert result.registers.imported == Known(at(180), 5000.0)
+
+
+def test_a_rise_is_shared_between_the_slots_it_spans_in_proportion_to_time() -> None:
+    last = MeterRegisters(Known(at(20), 1000.0), Known(at(20), 50.0))
+    result = attribute_readings(last, [latest(40, 1200.0, 70.0)], max_span=SPAN)
+    first, second = (result.slots[s] for s in sorted(result.slots))
+    assert (round(first.import_wh, 6), round(second.import_wh, 6)) == (100.0, 100.0)
+    assert (round(first.export_wh, 6), round(second.export_wh, 6)) == (10.0, 10.0)

@@ -271,7 +271,7 @@ async def test_standard_unit_rates_of_an_economy7_tariff_are_an_empty_list(
         gas_day = await kraken.rates(product, gas, "day-unit-rates", fuel="gas")
         gas_as_electricity = await kraken.rates(product, gas, "standard-unit-rates")
 
-    empty = {"count": 0, "next": None, "previous": None, "results": []}
+    empty: dict[str, object] = {"count": 0, "next": None, "previous": None, "results": []}
     assert (standard.status_code, standard.json()) == (200, empty)
     assert (gas_day.status_code, gas_day.json()) == (200, empty)
     assert gas_as_electricity.status_code == 404

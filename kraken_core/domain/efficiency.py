@@ -1,10 +1,8 @@
 """Meter history and tariff efficiency: pure functions over slots, no I/O, no clock.
 
-Three things live here:
+Two things live here (the Home Mini's registers become slot energy in
+:mod:`kraken_core.domain.registers`):
 
-- attributing the Home Mini's cumulative registers to half-hour slots (energy is the
-  rise of a register between two readings, shared out by time; two readings too far
-  apart leave the slots between them as gaps rather than inventing a profile),
 - the price of a recorded slot (effective and scheduled rate, quadrant, rate source),
   always through ``slot_price`` and ``price_quadrant``,
 - tariff efficiency over a period (DESIGN.md): quadrant shares, score, average price
@@ -15,13 +13,12 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from kraken_core.domain.tariff import RateSource, slot_price
 from kraken_core.domain.timeline import SLOT, local_day, local_day_bounds, price_quadrant
-from kraken_core.domain.timeline import slot_start as slot_of
 from kraken_core.domain.windows import DispatchWindow
 
 SLOT_SECONDS = SLOT.total_seconds()
@@ -34,77 +31,14 @@ PERIODS: tuple[Period, ...] = ("day", "month", "12m")
 # --- registers to slots ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RegisterSample:
-    """The Home Mini's cumulative registers (Wh) as they stood at ``at``."""
-
-    at: datetime
-    import_wh: float
-    export_wh: float
-
-
 @dataclass
 class SlotEnergy:
-    """Energy attributed to one slot and how many of its seconds readings cover."""
+    """Energy attributed to one slot and how many of its seconds readings cover (the
+    register rules of :mod:`kraken_core.domain.registers` fill it)."""
 
     import_wh: float = 0.0
     export_wh: float = 0.0
     covered_s: float = 0.0
-
-
-@dataclass
-class Attribution:
-    """Result of :func:`attribute_registers`."""
-
-    accepted: list[RegisterSample] = field(default_factory=list)
-    slots: dict[datetime, SlotEnergy] = field(default_factory=dict)
-
-
-def attribute_registers(
-    last: RegisterSample | None,
-    samples: Iterable[RegisterSample],
-    *,
-    max_span: timedelta,
-) -> Attribution:
-    """Share the rise of each register between consecutive samples over the slots.
-
-    Samples at or before ``last`` are ignored; a register never goes down (a lower
-    reading keeps the previous value, so a meter glitch cannot make energy negative).
-    Two samples more than ``max_span`` apart attribute nothing: the slots between them
-    stay uncovered (a gap), while the registers still move on to the new value.
-    """
-    result = Attribution()
-    previous = last
-    for sample in sorted(samples, key=lambda s: s.at):
-        if previous is not None and sample.at <= previous.at:
-            continue
-        if previous is not None:
-            sample = RegisterSample(
-                sample.at,
-                max(sample.import_wh, previous.import_wh),
-                max(sample.export_wh, previous.export_wh),
-            )
-            if sample.at - previous.at <= max_span:
-                _share(previous, sample, result.slots)
-        result.accepted.append(sample)
-        previous = sample
-    return result
-
-
-def _share(
-    first: RegisterSample, second: RegisterSample, slots: dict[datetime, SlotEnergy]
-) -> None:
-    span = (second.at - first.at).total_seconds()
-    imported = second.import_wh - first.import_wh
-    exported = second.export_wh - first.export_wh
-    slot = slot_of(first.at)
-    while slot < second.at:
-        overlap = (min(slot + SLOT, second.at) - max(slot, first.at)).total_seconds()
-        energy = slots.setdefault(slot, SlotEnergy())
-        energy.import_wh += imported * overlap / span
-        energy.export_wh += exported * overlap / span
-        energy.covered_s += overlap
-        slot += SLOT
 
 
 # --- the price of a recorded slot -------------------------------------------------------
