@@ -138,8 +138,8 @@ class Engine:
             before = self.account.tariff_codes()
             if await self.account.run(self.clock):
                 await self._account_read(tariffs_changed=before != self.account.tariff_codes())
-        if self.tariffs.due <= now:
-            await self.tariffs.run(self.clock)
+        if self.tariffs.due <= now and await self.tariffs.run(self.clock):
+            await self.gas.refresh_figures(self.clock.now())
         polled_live = self._live.due(now)
         if polled_live and await self._live.poll(now):
             self.publisher.dispatches_read(self.clock.now())

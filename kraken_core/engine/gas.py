@@ -95,6 +95,13 @@ class GasPoller(Poller):
         if failure is not None:
             raise failure
 
+    async def refresh_figures(self, now: datetime) -> None:
+        """Today's figures again without asking Kraken: the gas tariff's rates arrived
+        (a read before them left today's cost unknown until the next half-hour)."""
+        for point in self.points():
+            if point.mprn in self.figures:
+                self.figures[point.mprn] = await self._figures(point, now)
+
     async def _read(self, point: GasMeterPoint, now: datetime) -> None:
         assert point.telemetry_device_id is not None
         if point.mprn not in self._registers:
