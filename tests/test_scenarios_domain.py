@@ -6,7 +6,9 @@ then, by device id."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +17,15 @@ import pytest
 from tests.helpers.bridge_process import BRIDGE, SCENARIOS
 
 EXPECTATIONS = sorted(SCENARIOS.glob("*.expected.json"))
-CHECKS = [
-    pytest.param(
-        path.with_name(path.name.replace(".expected", "")),
-        index,
-        check,
-        id=f"{path.name.split('.')[0]}@{check['at']}",
-    )
+#: (scenario, index, check) of every check in every expectation file.
+CHECK_LIST: list[tuple[Path, int, dict[str, Any]]] = [
+    (path.with_name(path.name.replace(".expected", "")), index, check)
     for path in EXPECTATIONS
     for index, check in enumerate(json.loads(path.read_text(encoding="utf-8"))["checks"])
+]
+CHECKS = [
+    pytest.param(scenario, index, check, id=f"{scenario.stem}@{check['at']}")
+    for scenario, index, check in CHECK_LIST
 ]
 
 
@@ -47,11 +49,24 @@ def test_every_expectation_has_its_scenario_beside_it() -> None:
     assert len(expectations) >= 8
 
 
+@pytest.fixture(scope="module")
+def snapshots() -> dict[tuple[Path, str], dict[str, Any]]:
+    """Every check's snapshot, one real ``kraken-bridge snapshot`` process each, as many
+    at once as the machine has cores (each plays its scenario from the start)."""
+    wanted = sorted({(scenario, check["at"]) for scenario, _, check in CHECK_LIST})
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        done = pool.map(lambda key: snapshot(*key), wanted)
+        return dict(zip(wanted, done, strict=True))
+
+
 @pytest.mark.parametrize(("scenario", "index", "check"), CHECKS)
 def test_snapshot_state_matches_the_expected_file(
-    scenario: Path, index: int, check: dict[str, Any]
+    scenario: Path,
+    index: int,
+    check: dict[str, Any],
+    snapshots: dict[tuple[Path, str], dict[str, Any]],
 ) -> None:
-    document = snapshot(scenario, check["at"])
+    document = snapshots[(scenario, check["at"])]
     assert document["at"] == check["at"]
     devices = {device["id"]: device for device in document["devices"]}
     for device_id, fields in check["devices"].items():
