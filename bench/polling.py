@@ -26,13 +26,15 @@ import asyncio
 import statistics
 import tempfile
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.client import KrakenClient
-from kraken_core.service import open_service
+from kraken_core.service import Service, open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import Scenario, load_scenario
 from kraken_core.simulator.server import run_simulator
@@ -74,10 +76,13 @@ def z(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], float | None]:
+@asynccontextmanager
+async def bench_service(
+    scenario: Scenario,
+) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
+    """The whole service on ``scenario``'s simulator, a simulated clock and a fresh store."""
     clock = SimulatedClock(scenario.start)
     simulator = Simulator(scenario, clock, keep_request_log=True)
-    seen: list[tuple[datetime, str, dict[str, Any]]] = []
     async with run_simulator(simulator) as sim:
         with tempfile.TemporaryDirectory() as data_dir:
             async with open_service(
@@ -88,14 +93,20 @@ async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], flo
                 rest_url=sim.rest_url,
                 data_dir=Path(data_dir),
             ) as service:
-                engine, bus = service.engine, service.backend.events
-                last_id = bus.last_id
-                while engine.next_due() < DAY[1]:
-                    clock.set(max(clock.now(), engine.next_due()))
-                    await engine.run_due()
-                    for event in bus.since(last_id) or []:
-                        seen.append((clock.now(), event.type, event.data))
-                    last_id = bus.last_id
+                yield simulator, service, clock
+
+
+async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], float | None]:
+    seen: list[tuple[datetime, str, dict[str, Any]]] = []
+    async with bench_service(scenario) as (simulator, service, clock):
+        engine, bus = service.engine, service.backend.events
+        last_id = bus.last_id
+        while engine.next_due() < DAY[1]:
+            clock.set(max(clock.now(), engine.next_due()))
+            await engine.run_due()
+            for event in bus.since(last_id) or []:
+                seen.append((clock.now(), event.type, event.data))
+            last_id = bus.last_id
     lags = []
     for changed_at, schedule in schedule_changes(scenario):
         wanted = {(z(d["start"]), z(d["end"])) for d in schedule if d["end"] > changed_at}
@@ -175,19 +186,8 @@ async def run_seed_poller(scenario: Scenario) -> tuple[Counter[str], list[float]
 async def rates_requests(scenario: Scenario) -> Counter[str]:
     """REST requests (products and rates) of the bridge in the 24 hours from the start."""
     day = (scenario.start, scenario.start + timedelta(days=1))
-    clock = SimulatedClock(scenario.start)
-    simulator = Simulator(scenario, clock, keep_request_log=True)
-    async with run_simulator(simulator) as sim:
-        with tempfile.TemporaryDirectory() as data_dir:
-            async with open_service(
-                clock=clock,
-                api_key="sk_bench",
-                account_number=scenario.account.number,
-                graphql_url=sim.graphql_url,
-                rest_url=sim.rest_url,
-                data_dir=Path(data_dir),
-            ) as service:
-                await service.engine.run_until(clock, day[1])
+    async with bench_service(scenario) as (simulator, service, clock):
+        await service.engine.run_until(clock, day[1])
     calls = calls_in_day(simulator, day)
     return Counter({op: n for op, n in calls.items() if op.startswith("rest:")})
 

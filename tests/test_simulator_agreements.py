@@ -22,8 +22,9 @@ from kraken_core.kraken.documents import document_source
 from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import ScenarioError, load_scenario
-from kraken_core.simulator.server import RunningSimulator, run_simulator
+from kraken_core.simulator.server import run_simulator
 from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.simulator_http import SimulatorHttp
 
 SCENARIO = SCENARIOS / "agile_to_iog_1900.json"
 ACCOUNT = "A-0E2E0003"
@@ -54,19 +55,8 @@ def _scenario_json() -> Json:
     return data
 
 
-class Kraken:
+class Kraken(SimulatorHttp):
     """The running simulator, signed in, asked with the client's own documents."""
-
-    def __init__(self, running: RunningSimulator, http: httpx.AsyncClient) -> None:
-        self.running = running
-        self.http = http
-        self.token = ""
-
-    @property
-    def clock(self) -> SimulatedClock:
-        clock = self.running.simulator.clock
-        assert isinstance(clock, SimulatedClock)
-        return clock
 
     async def query(self, query: str, **variables: Any) -> Json:
         headers = {"Authorization": self.token} if self.token else {}

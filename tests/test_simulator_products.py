@@ -26,7 +26,8 @@ from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.graphql_schema import load_subset_schema
 from kraken_core.simulator.products import ElectricityTariffTypename
 from kraken_core.simulator.scenario import ScenarioError, bundled_scenario_path, load_scenario
-from kraken_core.simulator.server import RunningSimulator, run_simulator
+from kraken_core.simulator.server import run_simulator
+from tests.helpers.simulator_http import SimulatorHttp
 
 Json = dict[str, Any]
 
@@ -77,19 +78,8 @@ def _four_rate_ev() -> Json:
     return data
 
 
-class Kraken:
+class Kraken(SimulatorHttp):
     """The running simulator asked over HTTP: REST as anyone, GraphQL signed in."""
-
-    def __init__(self, running: RunningSimulator, http: httpx.AsyncClient) -> None:
-        self.running = running
-        self.http = http
-        self.token = ""
-
-    @property
-    def clock(self) -> SimulatedClock:
-        clock = self.running.simulator.clock
-        assert isinstance(clock, SimulatedClock)
-        return clock
 
     async def get(self, url: str, **headers: str) -> httpx.Response:
         return await self.http.get(url, headers=headers)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -39,14 +39,7 @@ DeviceKind = Literal[
     "gas_tariff",
     "gas_meter",
 ]
-DEVICE_KINDS: tuple[DeviceKind, ...] = (
-    "import_tariff",
-    "export_tariff",
-    "energy_account",
-    "smart_energy_device",
-    "gas_tariff",
-    "gas_meter",
-)
+DEVICE_KINDS: tuple[DeviceKind, ...] = get_args(DeviceKind)
 
 
 def _utc_z(when: datetime) -> str:
