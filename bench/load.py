@@ -7,7 +7,11 @@ process and prints a table of latency percentiles:
 - paced: every client reads one device 10 times a second (a busy household's Homey
   and dashboards, many times over);
 - flat out: every client reads as fast as the bridge answers (an upper bound).
-Target: p99 <= 10 ms for the paced load.
+Then two stresses, each while one client asks ``/api/v1/health`` 20 times a second:
+- heavy: a year of history (written first the way the engine writes it, see
+  bench/stats.py) asked for in a loop as ``history.csv`` and as the 12-month statistic;
+- half-open: 1,000 connections that send a request line and never finish it.
+Targets: p99 <= 10 ms for the paced load; /health p99 <= 100 ms under both stresses.
 """
 
 from __future__ import annotations
@@ -15,17 +19,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
+from bench.stats import START as HISTORY_START
+from bench.stats import simulate_year
+
 BRIDGE = Path(sys.executable).with_name("kraken-bridge")
+DATABASE_FILE = "history.sqlite3"  # kraken_core.service.DATABASE_FILE
+HALF_OPEN = 1000
+
+
+def usual_file_limit() -> None:
+    """The bridge runs with the usual 1,024 open files, as on most machines."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
 
 
 def start_bridge(data_dir: str) -> tuple[subprocess.Popen[str], str, str]:
@@ -33,6 +50,7 @@ def start_bridge(data_dir: str) -> tuple[subprocess.Popen[str], str, str]:
         [str(BRIDGE), "serve", "--demo", "--port", "0", "--data-dir", data_dir],
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=usual_file_limit,
     )
     assert process.stdout is not None
     url = token = ""
@@ -74,13 +92,22 @@ class Connection:
 
 
 async def client(
-    url: str, token: str, until: float, interval_s: float, latencies: list[float]
+    url: str,
+    token: str,
+    until: float,
+    interval_s: float,
+    latencies: list[float],
+    *,
+    request: bytes | None = None,
 ) -> None:
     parts = urlsplit(url)
     request = (
-        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Authorization: Bearer {token}\r\n\r\n"
-    ).encode()
+        request
+        or (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
     connection = await Connection.open(url)
     # Independent clients are not in step: each starts at its own phase of the interval.
     next_at = time.perf_counter() + random.uniform(0, interval_s)  # noqa: S311
@@ -116,6 +143,74 @@ async def run_load(
     return latencies
 
 
+async def health_latencies(url: str, seconds: float, rate_hz: float = 20.0) -> list[float]:
+    """/health asked ``rate_hz`` times a second, a new connection each time as a
+    monitoring probe does (ms each; an answer not back within 5 s counts as 5,000 ms)."""
+    parts = urlsplit(url)
+    request = (
+        f"GET /api/v1/health HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    latencies: list[float] = []
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        try:
+            connection = await asyncio.wait_for(Connection.open(url), 5)
+            status = await asyncio.wait_for(connection.get(request), 5)
+            connection.writer.close()
+        except (OSError, TimeoutError, asyncio.IncompleteReadError):
+            status = 0
+        latencies.append((time.perf_counter() - started) * 1000 if status == 200 else 5000.0)
+        await asyncio.sleep(max(0.0, 1 / rate_hz - (time.perf_counter() - started)))
+    return latencies
+
+
+async def heavy_loop(url: str, token: str, until: float, counts: dict[str, int]) -> None:
+    """A year of CSV and the 12-month statistic, one after the other, until ``until``."""
+    year_end = HISTORY_START + timedelta(days=365)
+    wanted = {
+        "history.csv": f"{url}/api/v1/history.csv?from={HISTORY_START.date()}&to={year_end.date()}",
+        "stats 12m": f"{url}/api/v1/stats?period=12m&date={year_end.date()}",
+    }
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+        while time.perf_counter() < until:
+            for name, target in wanted.items():
+                response = await http.get(target)
+                if response.status_code != 200:
+                    raise SystemExit(f"{name} answered {response.status_code}: {response.text}")
+                counts[name] = counts.get(name, 0) + 1
+
+
+async def under_heavy_requests(url: str, token: str, seconds: float) -> tuple[list[float], str]:
+    counts: dict[str, int] = {}
+    until = time.perf_counter() + seconds
+    latencies, _ = await asyncio.gather(
+        health_latencies(url, seconds), heavy_loop(url, token, until, counts)
+    )
+    return latencies, ", ".join(f"{n} {name}" for name, n in counts.items())
+
+
+async def under_half_open(url: str, seconds: float, count: int) -> tuple[list[float], str]:
+    """/health while ``count`` connections each hold an unfinished request."""
+    parts = urlsplit(url)
+    held: list[asyncio.StreamWriter] = []
+    refused = 0
+    for _ in range(count):
+        try:
+            _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        except OSError:
+            refused += 1
+            continue
+        writer.write(f"GET /api/v1/health HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode())
+        held.append(writer)
+    try:
+        latencies = await health_latencies(url, seconds)
+    finally:
+        for writer in held:
+            writer.close()
+    return latencies, f"{len(held)} held, {refused} refused at connect"
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -125,8 +220,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--history-days", type=int, default=365)
+    parser.add_argument("--half-open", type=int, default=HALF_OPEN)
     args = parser.parse_args()
+    # The load generator holds HALF_OPEN connections at once: its own file limit must allow it.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4 * args.half_open)), hard))
+    stresses: list[tuple[str, list[float], str]] = []
     with tempfile.TemporaryDirectory() as data_dir:
+        asyncio.run(simulate_year(Path(data_dir) / DATABASE_FILE, args.history_days))
         process, url, token = start_bridge(data_dir)
         try:
             rows = []
@@ -141,6 +243,10 @@ def main() -> None:
                         percentile(latencies, 0.99),
                     )
                 )
+            heavy = asyncio.run(under_heavy_requests(url, token, args.seconds))
+            stresses.append(("heavy requests", *heavy))
+            half_open = asyncio.run(under_half_open(url, args.seconds, args.half_open))
+            stresses.append(("half-open conns", *half_open))
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -148,6 +254,11 @@ def main() -> None:
     print(f"{'load':<18} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for name, count, rate, p50, p99 in rows:
         print(f"{name:<18} {count:>9} {rate:>8.0f} {p50:>8.2f} {p99:>8.2f}")
+    print()
+    print(f"/health at 20/s during   {'asked':>9} {'p50 ms':>8} {'p99 ms':>8}  (target p99 <= 100)")
+    for name, latencies, detail in stresses:
+        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+        print(f"{name:<24} {len(latencies):>9} {p50:>8.2f} {p99:>8.2f}  {detail}")
 
 
 if __name__ == "__main__":
