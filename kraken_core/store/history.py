@@ -7,9 +7,11 @@ Slot totals are summed in SQL so a year (17,520 slots) is a few milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from kraken_core.domain.efficiency import SLOT_SECONDS, PeriodTotals, PricedSlot, SlotEnergy
 from kraken_core.domain.registers import Known, MeterRegisters, StoredRegisters
@@ -282,27 +284,14 @@ class HistoryStore:
         return PeriodSlots(totals, int(slots), int(priced), int(gaps))
 
     async def slot_rows(self, start: datetime, end: datetime) -> list[SlotRow]:
-        """Slots starting in [start, end), oldest first."""
+        """Slots starting in [start, end), oldest first (a year is 17,520 rows: they are
+        read into objects in a worker thread, not on the event loop)."""
         async with self._db.execute(
             "SELECT * FROM slots WHERE slot_start >= ? AND slot_start < ? ORDER BY slot_start",
             (_iso(start), _iso(end)),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            SlotRow(
-                slot_start=_parse(r[0]),
-                local_date=date.fromisoformat(r[1]),
-                import_kwh=r[2] / 1000,
-                export_kwh=r[3] / 1000,
-                covered_s=r[4],
-                import_price=r[5],
-                tariff_price=r[6],
-                quadrant=r[7],
-                rate_source=r[8],
-                export_price=r[9],
-            )
-            for r in rows
-        ]
+        return await asyncio.to_thread(_slot_rows, rows)
 
     async def dispatches(self, since: datetime) -> list[DispatchRecord]:
         async with self._db.execute(
@@ -315,6 +304,24 @@ class HistoryStore:
             DispatchRecord(r[0], r[1], _parse(r[2]), _parse(r[3]), r[4], r[5], r[6], r[7])
             for r in rows
         ]
+
+
+def _slot_rows(rows: Iterable[Sequence[Any]]) -> list[SlotRow]:
+    return [
+        SlotRow(
+            slot_start=_parse(r[0]),
+            local_date=date.fromisoformat(r[1]),
+            import_kwh=r[2] / 1000,
+            export_kwh=r[3] / 1000,
+            covered_s=r[4],
+            import_price=r[5],
+            tariff_price=r[6],
+            quadrant=r[7],
+            rate_source=r[8],
+            export_price=r[9],
+        )
+        for r in rows
+    ]
 
 
 def days(first: date, last: date) -> list[date]:
