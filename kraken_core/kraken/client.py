@@ -35,9 +35,10 @@ from kraken_core.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
 from kraken_core.kraken.classify import (
-    EXPIRED_TOKEN,
     classify_graphql_errors,
     classify_http_status,
+    refused_with_a_new_token,
+    token_refused_in,
 )
 from kraken_core.kraken.documents import document
 from kraken_core.kraken.errors import (
@@ -365,27 +366,21 @@ class KrakenClient:
     async def _live_request(
         self, operations: tuple[str, ...], variables: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """The combined request, with the token re-minted and replayed once if expired."""
-        for attempt in (1, 2):
-            token = await self.tokens.token()
+        """The combined request, signed in anew and replayed once if the token is refused."""
+
+        async def send(token: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
             data, errors = await self._send(
                 operations,
                 partial(
-                    self._post_graphql_partial,
-                    self._graphql_url,
-                    "live",
-                    "live",
-                    variables,
-                    token,
+                    self._post_graphql_partial, self._graphql_url, "live", "live", variables, token
                 ),
             )
-            expired = any(
-                (e.get("extensions") or {}).get("errorCode") == EXPIRED_TOKEN for e in errors
-            )
-            if not expired or attempt == 2:
-                return data, errors
-            self.tokens.invalidate(token)
-        raise AssertionError("unreachable")
+            refused = token_refused_in("live", errors, self._clock.now())
+            if refused is not None:
+                raise refused
+            return data, errors
+
+        return await self._authorised("live", send)
 
     def _split_live_answer(
         self,
@@ -649,23 +644,37 @@ class KrakenClient:
         *,
         backend: bool = False,
     ) -> dict[str, Any]:
-        """Send one document with the current token; re-mint and replay once if expired."""
+        """Send one document with the current token (see :meth:`_authorised`)."""
         url = self._backend_graphql_url if backend else self._graphql_url
-        token = await self.tokens.token()
-        try:
+
+        async def send(token: str) -> dict[str, Any]:
             return await self._send(
                 operation,
                 partial(self._post_graphql, url, operation, document_name, variables, token),
             )
+
+        return await self._authorised(operation, send)
+
+    async def _authorised(self, operation: str, send: Callable[[str], Awaitable[T]]) -> T:
+        """``send`` with the current token; if Kraken refuses it, sign in anew and replay.
+
+        Kraken forgets tokens (KT-CT-1111, e.g. after a restart) as well as expiring them
+        (KT-CT-1124): either way the token is what failed, and waiting for the renewal
+        left the polls failing for up to an hour (issue #16). One new sign-in per refused
+        request, never more: a second refusal is the key's, and reaches the user. A key
+        refused while signing in (KT-CT-1139) is raised by ``tokens.token()`` as it is.
+        """
+        token = await self.tokens.token()
+        try:
+            return await send(token)
         except KrakenAuthError as exc:
-            if exc.code != EXPIRED_TOKEN:
-                raise
-        log.info("Kraken said the token expired during %s; signing in again", operation)
+            log.info("Kraken refused the token on %s (%s); signing in again", operation, exc.code)
         self.tokens.invalidate(token)
         token = await self.tokens.token()
-        return await self._send(
-            operation, partial(self._post_graphql, url, operation, document_name, variables, token)
-        )
+        try:
+            return await send(token)
+        except KrakenAuthError as exc:
+            raise refused_with_a_new_token(exc) from None
 
     async def _mint(self, token_input: dict[str, str]) -> KrakenToken:
         data = await self._send(
