@@ -42,10 +42,11 @@ from kraken_core.kraken.classify import (
 )
 from kraken_core.kraken.documents import document
 from kraken_core.kraken.errors import (
+    KrakenActionRefused,
     KrakenAuthError,
+    KrakenBudgetSpent,
     KrakenError,
     KrakenSchemaError,
-    KrakenThrottled,
     KrakenUpstreamError,
 )
 from kraken_core.kraken.models import (
@@ -301,14 +302,35 @@ class KrakenClient:
         )
 
     async def _update_boost_charge(self, device_id: str, action: str) -> SmartFlexDevice:
+        # A cancel is never held back by the bridge's own budget: a household must always
+        # be able to stop a charge it did not want, and Kraken's own limit (KT-CT-1199,
+        # answered as KrakenThrottled) is the one that protects the account (issue #16).
         return await self._device_mutation(
-            "updateBoostCharge", "update_boost_charge", {"deviceId": device_id, "action": action}
+            "updateBoostCharge",
+            "update_boost_charge",
+            {"deviceId": device_id, "action": action},
+            budgeted=action != "CANCEL",
         )
 
     async def _device_mutation(
-        self, operation: str, document_name: str, mutation_input: dict[str, Any]
+        self,
+        operation: str,
+        document_name: str,
+        mutation_input: dict[str, Any],
+        *,
+        budgeted: bool = True,
     ) -> SmartFlexDevice:
-        data = await self._graphql(operation, document_name, {"input": mutation_input})
+        """A change to a device; one Kraken refuses (KT-CT-4357, with reasons) changed
+        nothing, so it gives back what it spent of the bridge's own budget: ten boosts
+        tried while the car was unplugged must not lock out the eleventh once it is."""
+        try:
+            data = await self._graphql(
+                operation, document_name, {"input": mutation_input}, budgeted=budgeted
+            )
+        except KrakenActionRefused:
+            if budgeted:
+                self.budget.refund(operation)
+            raise
         return parse_answer(SmartFlexDevice, data.get(operation), operation=operation)
 
     # --- the light transaction ----------------------------------------------------------
@@ -594,11 +616,18 @@ class KrakenClient:
 
     # --- the one request path ------------------------------------------------------------
 
-    async def _send(self, operation: str | tuple[str, ...], call: Callable[[], Awaitable[T]]) -> T:
+    async def _send(
+        self,
+        operation: str | tuple[str, ...],
+        call: Callable[[], Awaitable[T]],
+        *,
+        budgeted: bool = True,
+    ) -> T:
         """Budget, retries for transient failures only, and classification of one call.
 
         ``call`` raises the classified exception; only :class:`KrakenUpstreamError` (5xx,
-        timeouts, connection failures, bodies that are not JSON) is tried again.
+        timeouts, connection failures, bodies that are not JSON) is tried again. A call
+        not ``budgeted`` is counted but never refused by the bridge's own budget.
         """
         async for attempt in stamina.retry_context(
             on=KrakenUpstreamError,
@@ -613,7 +642,7 @@ class KrakenClient:
                 if attempt.num > 1:
                     await self._wait_before_retry(operations[0], attempt.num - 1)
                 for name in operations:
-                    self._spend(name)
+                    self._spend(name, budgeted=budgeted)
                 return await call()
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
@@ -629,9 +658,9 @@ class KrakenClient:
         )
         await self._clock.sleep_until(self._clock.now() + wait)
 
-    def _spend(self, operation: str) -> None:
+    def _spend(self, operation: str, *, budgeted: bool = True) -> None:
         """Count one request against the budget, or refuse it with the time it may run."""
-        refused_until = self.budget.try_spend(operation)
+        refused_until = self.budget.try_spend(operation) if budgeted else None
         if refused_until is not None:
             raise _budget_refusal(operation, refused_until)
         self.request_counts[operation] += 1
@@ -643,6 +672,7 @@ class KrakenClient:
         variables: dict[str, Any],
         *,
         backend: bool = False,
+        budgeted: bool = True,
     ) -> dict[str, Any]:
         """Send one document with the current token (see :meth:`_authorised`)."""
         url = self._backend_graphql_url if backend else self._graphql_url
@@ -651,6 +681,7 @@ class KrakenClient:
             return await self._send(
                 operation,
                 partial(self._post_graphql, url, operation, document_name, variables, token),
+                budgeted=budgeted,
             )
 
         return await self._authorised(operation, send)
@@ -886,8 +917,8 @@ def _combined_device(key: str, combined: list[str]) -> str:
     return combined[0] if key == "dispatchesA" else combined[1]
 
 
-def _budget_refusal(operation: str, refused_until: datetime) -> KrakenThrottled:
-    return KrakenThrottled(
+def _budget_refusal(operation: str, refused_until: datetime) -> KrakenBudgetSpent:
+    return KrakenBudgetSpent(
         f"The bridge's own budget for {operation} is spent; next request allowed at "
         f"{as_utc_z(refused_until)}.",
         operation=operation,
