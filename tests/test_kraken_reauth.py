@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kraken_core.clock import SimulatedClock
+from kraken_core.kraken.budget import DEFAULT_LIMITS
 from kraken_core.kraken.client import KrakenClient, LiveAnswer
 from kraken_core.kraken.errors import KrakenAuthError
 from kraken_core.simulator.app import Simulator
@@ -140,6 +141,23 @@ async def test_a_key_refused_while_signing_in_again_ends_there() -> None:
     assert API_KEY not in str(refused.value)
     assert simulator.request_counts["obtainKrakenToken"] == 2
     assert simulator.request_counts["devices"] == 2  # the first call, the refused one
+
+
+async def test_a_lasting_refusal_signs_in_again_only_as_often_as_its_budget_allows() -> None:
+    simulator = scenario([fault("devices", "KT-CT-1111", end="2026-03-10T18:50:00Z")])
+    clock = clock_of(simulator)
+    refusals: list[KrakenAuthError] = []
+    async with client_for(simulator) as client:
+        for _ in range(40):  # a failing poll every 90 s for an hour
+            with pytest.raises(KrakenAuthError) as refused:
+                await client.devices()
+            refusals.append(refused.value)
+            clock.advance(timedelta(seconds=90))
+
+    sign_ins = DEFAULT_LIMITS["obtainKrakenToken"].requests
+    assert simulator.request_counts["obtainKrakenToken"] == sign_ins
+    assert all("Check the Octopus API key" in str(exc) for exc in refusals)
+    assert all(exc.code == "KT-CT-1111" for exc in refusals)
 
 
 async def test_fifty_polls_refused_at_once_sign_in_again_once() -> None:

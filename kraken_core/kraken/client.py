@@ -694,11 +694,15 @@ class KrakenClient:
         left the polls failing for up to an hour (issue #16). One new sign-in per refused
         request, never more: a second refusal is the key's, and reaches the user. A key
         refused while signing in (KT-CT-1139) is raised by ``tokens.token()`` as it is.
+        With the sign-in budget spent, the refusal is reported and the token kept: a
+        lasting refusal costs at most that budget's sign-ins, and says to check the key.
         """
         token = await self.tokens.token()
         try:
             return await send(token)
         except KrakenAuthError as exc:
+            if self.budget.next_free_at("obtainKrakenToken") is not None:
+                raise
             log.info("Kraken refused the token on %s (%s); signing in again", operation, exc.code)
         self.tokens.invalidate(token)
         token = await self.tokens.token()
