@@ -320,9 +320,10 @@ class KrakenClient:
         *,
         budgeted: bool = True,
     ) -> SmartFlexDevice:
-        """A change to a device; one Kraken refuses (KT-CT-4357, with reasons) changed
-        nothing, so it gives back what it spent of the bridge's own budget: ten boosts
-        tried while the car was unplugged must not lock out the eleventh once it is."""
+        """A change to a device; one Kraken refuses (KT-CT-4357 with its reasons,
+        ../shared/kraken/README.md "Intelligent Octopus") changed nothing, so it gives back
+        what it spent of the bridge's own budget: ten boosts tried while the car was
+        unplugged must not lock out the eleventh once it is plugged in (issue #16)."""
         try:
             data = await self._graphql(
                 operation, document_name, {"input": mutation_input}, budgeted=budgeted
