@@ -79,6 +79,41 @@ def test_boost_charge_target_and_smart_control_while_plugged_in(tmp_path: Path) 
         assert suspended.json() == {"message": "Smart charging suspended."}
 
 
+def test_refused_boosts_do_not_spend_the_budget_and_cancel_is_always_allowed(
+    tmp_path: Path,
+) -> None:
+    # Issue #16: eleven boosts tried within the hour while the car was unplugged once
+    # spent the bridge's own budget, and then even cancel_boost got a 502.
+    scenario = scenario_at(tmp_path, "2026-03-10T17:50:00Z")
+    with running_bridge("--demo", "--scenario", scenario, data_dir=tmp_path) as bridge:
+        refused = [act(bridge.url, bridge.headers, CAR, "boost") for _ in range(11)]
+        cancelled = act(bridge.url, bridge.headers, CAR, "cancel_boost")
+        once_more = act(bridge.url, bridge.headers, CAR, "boost")
+
+    assert [answer.status_code for answer in refused] == [409] * 11
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json() == {"message": "Boost charging cancelled."}
+    assert once_more.status_code == 409  # Kraken's no again, not the bridge's budget
+    assert "plugged in" in once_more.json()["detail"]
+
+
+def test_a_spent_boost_budget_is_429_with_retry_after_and_cancel_still_works(
+    tmp_path: Path,
+) -> None:
+    scenario = scenario_at(tmp_path, "2026-03-10T18:05:00Z")
+    with running_bridge("--demo", "--scenario", scenario, data_dir=tmp_path) as bridge:
+        for _ in range(10):  # the bridge's own allowance: 10 boosts an hour
+            assert act(bridge.url, bridge.headers, CAR, "boost").status_code == 200
+            assert act(bridge.url, bridge.headers, CAR, "cancel_boost").status_code == 200
+        spent = act(bridge.url, bridge.headers, CAR, "boost")
+        cancelled = act(bridge.url, bridge.headers, CAR, "cancel_boost")
+
+    assert spent.status_code == 429, spent.text
+    assert "try again after" in spent.json()["detail"]
+    assert 3000 <= int(spent.headers["Retry-After"]) <= 3600
+    assert cancelled.status_code == 200, cancelled.text
+
+
 def test_a_manual_refresh_is_refused_within_a_minute_with_when_it_can_run(
     tmp_path: Path,
 ) -> None:

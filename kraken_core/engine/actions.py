@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from pydantic import ValidationError
 
@@ -29,7 +29,13 @@ from kraken_core.domain.timeline import slot_start
 from kraken_core.engine.engine import Engine
 from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.engine.tariffs import rate_window
-from kraken_core.kraken.errors import KrakenActionRefused, KrakenError
+from kraken_core.kraken.classify import THROTTLE_PAUSE
+from kraken_core.kraken.errors import (
+    KrakenActionRefused,
+    KrakenBudgetSpent,
+    KrakenError,
+    KrakenThrottled,
+)
 from kraken_core.kraken.models import DAYS_OF_WEEK, PreferenceSchedule
 
 SMART_ACTIONS = (
@@ -129,6 +135,8 @@ async def _ask_octopus(
             message = f"Charge target set: {target:g} % by {ready_by:%H:%M} every day."
     except KrakenActionRefused as exc:
         raise ActionError(409, str(exc)) from None
+    except KrakenThrottled as exc:
+        raise _try_later(engine, action, exc) from None
     except ValueError as exc:
         raise ActionError(422, str(exc)) from None
     except KrakenError as exc:
@@ -137,6 +145,18 @@ async def _ask_octopus(
     with contextlib.suppress(RefreshRefused):  # if refused, regular polling picks it up
         engine.request_dispatch_refresh(kraken_id, "event")
     return ActionResult(status=200, body={"message": message})
+
+
+def _try_later(engine: Engine, action: str, throttled: KrakenThrottled) -> ActionError:
+    """A 429 with when to ask again: the bridge's own budget for the change is spent, or
+    Kraken asked for fewer requests. Not a 502: nothing is broken, it is too soon."""
+    retry_at = (throttled.retry_at or engine.clock.now() + THROTTLE_PAUSE).astimezone(UTC)
+    what = action.replace("_", " ")
+    if isinstance(throttled, KrakenBudgetSpent):
+        why = f"The bridge has asked Octopus to {what} as often as it allows for now"
+    else:
+        why = f"Octopus asked for fewer requests ({throttled.code}) when asked to {what}"
+    return ActionError(429, f"{why}; try again after {retry_at:%H:%M:%S} UTC.", retry_at)
 
 
 def _cheapest(engine: Engine, device_id: str, query: CheapestWindowQuery) -> ActionResult:

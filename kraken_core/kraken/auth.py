@@ -62,7 +62,8 @@ class TokenManager:
             return held.token
 
     def invalidate(self, token: str) -> None:
-        """Forget ``token`` (Kraken said it expired) so the next call re-mints."""
+        """Forget ``token`` (Kraken refused it: expired, or forgotten after a restart) so
+        the next call signs in again with the API key, not a refresh token that went with it."""
         if self._held is not None and self._held.token == token:
             self._held = None
 

@@ -79,6 +79,13 @@ class RequestBudget:
         sent.append(self._clock.now())
         return None
 
+    def refund(self, operation: str) -> None:
+        """Give back the latest request counted for ``operation`` (one Kraken refused, so
+        it changed nothing; see KrakenClient._device_mutation)."""
+        _, sent = self._window(operation)
+        if sent:
+            sent.pop()
+
     def next_free_at(self, operation: str, wanted: int = 1) -> datetime | None:
         """None if ``wanted`` more requests fit now, else when they will (nothing spent)."""
         limit, sent = self._window(operation)

@@ -27,6 +27,13 @@ AUTH_CODES = frozenset(
     {"KT-CT-1111", "KT-CT-1112", "KT-CT-1134", "KT-CT-1135", "KT-CT-1139", "KT-CT-1143"}
 )
 EXPIRED_TOKEN = "KT-CT-1124"  # noqa: S105 (an error code, not a secret)
+# Which auth codes mean what (../shared/kraken/README.md, "Transport and auth", and the
+# schema's lists of "possible errors"): every query that needs the header can answer
+# KT-CT-1111 "Unauthorized"/"Invalid token" (Kraken forgot the token, e.g. after a restart)
+# or KT-CT-1112 (no header), KT-CT-1124 is an expired token; only obtainKrakenToken
+# answers KT-CT-1134/1135 (refresh token or key refused) and KT-CT-1139 (a wrong key).
+# So an auth failure on a request made with a token is first a stale token (the client
+# signs in once and replays), while one from minting is the key, and ends there.
 THROTTLE_CODES = frozenset({"KT-CT-1199", "KT-CT-1188", "KT-CT-1189", "KT-GB-4042"})
 NO_DATA_CODES = frozenset({"KT-CT-4340"})
 #: Telemetry the Home Mini could not give just now: KT-GB-4039 (unable to query) and
@@ -107,6 +114,39 @@ def classify_graphql_errors(
         f"Kraken refused {operation}" + (f" ({code})" if code else "") + f": {message}",
         operation=operation,
         code=code,
+    )
+
+
+def token_refused_in(
+    operation: str, errors: list[dict[str, Any]], now: datetime
+) -> KrakenAuthError | None:
+    """The auth failure among ``errors`` of a request made with a token, if any.
+
+    A token Kraken no longer takes fails every field of a request, so one such error
+    means the whole request is to be sent again with a new token."""
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("errorCode") if isinstance(extensions, dict) else None
+        if code in AUTH_CODES or code == EXPIRED_TOKEN:
+            refused = classify_graphql_errors(operation, [error], now)
+            assert isinstance(refused, KrakenAuthError)
+            return refused
+    return None
+
+
+def refused_with_a_new_token(refused: KrakenAuthError) -> KrakenAuthError:
+    """Kraken turned a request away again right after the bridge signed in anew: no
+    longer a stale token, so the person has to act."""
+    operation = refused.operation or "a request"
+    code = refused.code or "no error code"
+    if code.isdigit():
+        code = f"HTTP {code}"
+    return KrakenAuthError(
+        f"Kraken refused {operation} ({code}) even with a token the bridge had just "
+        "signed in for with the API key: the key may have been revoked or lost access to "
+        f"the account. {CHECK_KEY}",
+        operation=refused.operation,
+        code=refused.code,
     )
 
 

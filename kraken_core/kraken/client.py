@@ -35,16 +35,18 @@ from kraken_core.clock import Clock
 from kraken_core.kraken.auth import TokenManager
 from kraken_core.kraken.budget import BudgetLimit, RequestBudget
 from kraken_core.kraken.classify import (
-    EXPIRED_TOKEN,
     classify_graphql_errors,
     classify_http_status,
+    refused_with_a_new_token,
+    token_refused_in,
 )
 from kraken_core.kraken.documents import document
 from kraken_core.kraken.errors import (
+    KrakenActionRefused,
     KrakenAuthError,
+    KrakenBudgetSpent,
     KrakenError,
     KrakenSchemaError,
-    KrakenThrottled,
     KrakenUpstreamError,
 )
 from kraken_core.kraken.models import (
@@ -300,14 +302,36 @@ class KrakenClient:
         )
 
     async def _update_boost_charge(self, device_id: str, action: str) -> SmartFlexDevice:
+        # A cancel is never held back by the bridge's own budget: a household must always
+        # be able to stop a charge it did not want, and Kraken's own limit (KT-CT-1199,
+        # answered as KrakenThrottled) is the one that protects the account (issue #16).
         return await self._device_mutation(
-            "updateBoostCharge", "update_boost_charge", {"deviceId": device_id, "action": action}
+            "updateBoostCharge",
+            "update_boost_charge",
+            {"deviceId": device_id, "action": action},
+            budgeted=action != "CANCEL",
         )
 
     async def _device_mutation(
-        self, operation: str, document_name: str, mutation_input: dict[str, Any]
+        self,
+        operation: str,
+        document_name: str,
+        mutation_input: dict[str, Any],
+        *,
+        budgeted: bool = True,
     ) -> SmartFlexDevice:
-        data = await self._graphql(operation, document_name, {"input": mutation_input})
+        """A change to a device; one Kraken refuses (KT-CT-4357 with its reasons,
+        ../shared/kraken/README.md "Intelligent Octopus") changed nothing, so it gives back
+        what it spent of the bridge's own budget: ten boosts tried while the car was
+        unplugged must not lock out the eleventh once it is plugged in (issue #16)."""
+        try:
+            data = await self._graphql(
+                operation, document_name, {"input": mutation_input}, budgeted=budgeted
+            )
+        except KrakenActionRefused:
+            if budgeted:
+                self.budget.refund(operation)
+            raise
         return parse_answer(SmartFlexDevice, data.get(operation), operation=operation)
 
     # --- the light transaction ----------------------------------------------------------
@@ -365,27 +389,21 @@ class KrakenClient:
     async def _live_request(
         self, operations: tuple[str, ...], variables: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """The combined request, with the token re-minted and replayed once if expired."""
-        for attempt in (1, 2):
-            token = await self.tokens.token()
+        """The combined request, signed in anew and replayed once if the token is refused."""
+
+        async def send(token: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
             data, errors = await self._send(
                 operations,
                 partial(
-                    self._post_graphql_partial,
-                    self._graphql_url,
-                    "live",
-                    "live",
-                    variables,
-                    token,
+                    self._post_graphql_partial, self._graphql_url, "live", "live", variables, token
                 ),
             )
-            expired = any(
-                (e.get("extensions") or {}).get("errorCode") == EXPIRED_TOKEN for e in errors
-            )
-            if not expired or attempt == 2:
-                return data, errors
-            self.tokens.invalidate(token)
-        raise AssertionError("unreachable")
+            refused = token_refused_in("live", errors, self._clock.now())
+            if refused is not None:
+                raise refused
+            return data, errors
+
+        return await self._authorised("live", send)
 
     def _split_live_answer(
         self,
@@ -599,11 +617,18 @@ class KrakenClient:
 
     # --- the one request path ------------------------------------------------------------
 
-    async def _send(self, operation: str | tuple[str, ...], call: Callable[[], Awaitable[T]]) -> T:
+    async def _send(
+        self,
+        operation: str | tuple[str, ...],
+        call: Callable[[], Awaitable[T]],
+        *,
+        budgeted: bool = True,
+    ) -> T:
         """Budget, retries for transient failures only, and classification of one call.
 
         ``call`` raises the classified exception; only :class:`KrakenUpstreamError` (5xx,
-        timeouts, connection failures, bodies that are not JSON) is tried again.
+        timeouts, connection failures, bodies that are not JSON) is tried again. A call
+        not ``budgeted`` is counted but never refused by the bridge's own budget.
         """
         async for attempt in stamina.retry_context(
             on=KrakenUpstreamError,
@@ -618,7 +643,7 @@ class KrakenClient:
                 if attempt.num > 1:
                     await self._wait_before_retry(operations[0], attempt.num - 1)
                 for name in operations:
-                    self._spend(name)
+                    self._spend(name, budgeted=budgeted)
                 return await call()
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
@@ -634,9 +659,9 @@ class KrakenClient:
         )
         await self._clock.sleep_until(self._clock.now() + wait)
 
-    def _spend(self, operation: str) -> None:
+    def _spend(self, operation: str, *, budgeted: bool = True) -> None:
         """Count one request against the budget, or refuse it with the time it may run."""
-        refused_until = self.budget.try_spend(operation)
+        refused_until = self.budget.try_spend(operation) if budgeted else None
         if refused_until is not None:
             raise _budget_refusal(operation, refused_until)
         self.request_counts[operation] += 1
@@ -648,24 +673,44 @@ class KrakenClient:
         variables: dict[str, Any],
         *,
         backend: bool = False,
+        budgeted: bool = True,
     ) -> dict[str, Any]:
-        """Send one document with the current token; re-mint and replay once if expired."""
+        """Send one document with the current token (see :meth:`_authorised`)."""
         url = self._backend_graphql_url if backend else self._graphql_url
-        token = await self.tokens.token()
-        try:
+
+        async def send(token: str) -> dict[str, Any]:
             return await self._send(
                 operation,
                 partial(self._post_graphql, url, operation, document_name, variables, token),
+                budgeted=budgeted,
             )
+
+        return await self._authorised(operation, send)
+
+    async def _authorised(self, operation: str, send: Callable[[str], Awaitable[T]]) -> T:
+        """``send`` with the current token; if Kraken refuses it, sign in anew and replay.
+
+        Kraken forgets tokens (KT-CT-1111, e.g. after a restart) as well as expiring them
+        (KT-CT-1124): either way the token is what failed, and waiting for the renewal
+        left the polls failing for up to an hour (issue #16). One new sign-in per refused
+        request, never more: a second refusal is the key's, and reaches the user. A key
+        refused while signing in (KT-CT-1139) is raised by ``tokens.token()`` as it is.
+        With the sign-in budget spent, the refusal is reported and the token kept: a
+        lasting refusal costs at most that budget's sign-ins, and says to check the key.
+        """
+        token = await self.tokens.token()
+        try:
+            return await send(token)
         except KrakenAuthError as exc:
-            if exc.code != EXPIRED_TOKEN:
+            if self.budget.next_free_at("obtainKrakenToken") is not None:
                 raise
-        log.info("Kraken said the token expired during %s; signing in again", operation)
+            log.info("Kraken refused the token on %s (%s); signing in again", operation, exc.code)
         self.tokens.invalidate(token)
         token = await self.tokens.token()
-        return await self._send(
-            operation, partial(self._post_graphql, url, operation, document_name, variables, token)
-        )
+        try:
+            return await send(token)
+        except KrakenAuthError as exc:
+            raise refused_with_a_new_token(exc) from None
 
     async def _mint(self, token_input: dict[str, str]) -> KrakenToken:
         data = await self._send(
@@ -877,8 +922,8 @@ def _combined_device(key: str, combined: list[str]) -> str:
     return combined[0] if key == "dispatchesA" else combined[1]
 
 
-def _budget_refusal(operation: str, refused_until: datetime) -> KrakenThrottled:
-    return KrakenThrottled(
+def _budget_refusal(operation: str, refused_until: datetime) -> KrakenBudgetSpent:
+    return KrakenBudgetSpent(
         f"The bridge's own budget for {operation} is spent; next request allowed at "
         f"{as_utc_z(refused_until)}.",
         operation=operation,

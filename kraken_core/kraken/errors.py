@@ -41,6 +41,10 @@ class KrakenThrottled(KrakenError):
         self.retry_at = retry_at
 
 
+class KrakenBudgetSpent(KrakenThrottled):
+    """The bridge's own request budget held a request back: nothing reached Kraken."""
+
+
 class KrakenNoData(KrakenError):
     """A temporary "nothing to give you now" (KT-CT-4340): keep what is cached."""
 
