@@ -14,6 +14,7 @@ function streamFor(bridge, options = {}) {
     timers: globalThis,
     initialDelayMs: 20,
     maxDelayMs: 80,
+    random: () => 0, // no jitter: exact delays
     open: opts => client.openEventStream(opts),
     onEvent: event => seen.events.push(event),
     onOpen: info => seen.opens.push(info),
@@ -88,7 +89,8 @@ test('a stream that goes silent is dropped and reopened', async t => {
   const bridge = await new FakeBridge().start();
   t.after(() => bridge.close());
   bridge.onStreamOpen = () => {}; // headers, then nothing at all
-  const { stream, seen } = streamFor(bridge, { idleTimeoutMs: 100 });
+  // open for longer than stableAfterMs: it worked once, so it is reopened at once
+  const { stream, seen } = streamFor(bridge, { idleTimeoutMs: 100, stableAfterMs: 50 });
   t.after(() => stream.stop());
   stream.start();
   await waitFor(() => seen.opens.length >= 2, { what: 'a reopen after silence' });
