@@ -12,7 +12,8 @@
  * up to a fifth at random so that many apps do not come back in step: a refused or
  * unreachable bridge, a stream that opens and ends without an event (a server that
  * answers 200 and closes at once), a stream the parser refused (a line or an event past
- * its limit). The count of failures starts again only once a stream proves itself.
+ * its limit). The count of failures starts again once a stream proves itself, unless
+ * streams keep being refused after their first events.
  * A stream that sends nothing, not even its 15 s keepalive comment, for idleTimeoutMs
  * is treated as dead.
  */
@@ -61,7 +62,8 @@ class EventStream {
     this._controller = null;
     this._reader = null;
     this._wake = null;
-    this._failures = 0; // attempts in a row that failed; 0 once a stream proves itself
+    this._failures = 0; // attempts in a row that failed; 0 once a stream proves itself …
+    this._refusals = 0; // … unless streams keep being refused (see _proven)
     this.lastEventId = null;
   }
 
@@ -87,6 +89,7 @@ class EventStream {
 
   async _run() {
     this._failures = 0;
+    this._refusals = 0;
     while (this._running) {
       const controller = new AbortController();
       this._controller = controller;
@@ -112,9 +115,12 @@ class EventStream {
       if (!this._running) break;
 
       if (attempt.proven && !attempt.refused) {
+        this._failures = 0;
+        this._refusals = 0;
         this._onDrop(error);
         continue;
       }
+      if (attempt.refused) this._refusals++;
       this._failures++;
       const delayMs = this._delayMs(this._failures);
       this._onFailure(error, { attempt: this._failures, delayMs, opened: attempt.opened });
@@ -123,11 +129,15 @@ class EventStream {
     this._controller = null;
   }
 
-  /** The stream works: the next failure waits the shortest time again. */
+  /**
+   * The stream works: the next failure waits the shortest time again. Not so while
+   * streams that deliver a few events keep being refused (a bridge that sends an
+   * oversized event after every reconnect): those waits go on growing.
+   */
   _proven(attempt) {
     if (attempt.proven) return;
     attempt.proven = true;
-    this._failures = 0;
+    this._failures = this._refusals;
   }
 
   /** 1x, 2x, 4x … the initial delay up to the cap, less up to `jitter` of it. */
