@@ -15,7 +15,8 @@
  *   {type: 'availability', available, reason, error}  the bridge's view of the device
  *   {type: 'trigger', card, tokens}               a flow card the bridge fired
  *   {type: 'bridge', connected: true}             the bridge is reachable (again)
- *   {type: 'bridge', connected: false, error}     it is not (error: a BridgeError)
+ *   {type: 'bridge', connected: false, error}     it is not, or its event stream failed (an
+ *        empty or oversized stream); error: a BridgeError
  *
  * No trigger lost or fired twice across a reconnect: the stream resumes with
  * Last-Event-ID, so the bridge replays what was missed; a trigger whose id is not above
@@ -36,7 +37,8 @@ class BridgeConnection {
    * @param {object} options.homey  for timers (cleared by Homey on uninit)
    * @param {typeof fetch} [options.fetch]
    * @param {(...args: any[]) => void} [options.log]
-   * @param {object} [options.stream]  EventStream tuning: initialDelayMs, maxDelayMs, idleTimeoutMs
+   * @param {object} [options.stream]  EventStream tuning: initialDelayMs, maxDelayMs, idleTimeoutMs,
+   *        stableAfterMs, jitter, random, limits
    * @param {(client: BridgeClient) => void} [options.onConnected]  each time the stream opens
    */
   constructor({ homey, fetch = globalThis.fetch, log = () => {}, stream = {}, onConnected = () => {} }) {
@@ -180,11 +182,12 @@ class BridgeConnection {
     if (resumed || wasDown) this.refreshAll();
   }
 
-  _onFailure(err, { attempt, delayMs }) {
+  _onFailure(err, { attempt, delayMs, opened = false }) {
     const changed = this._status !== 'down' || !this._error || this._error.message !== err.message;
     this._status = 'down';
     this._error = err;
-    this._log(`bridge unreachable (attempt ${attempt}, next in ${delayMs} ms): ${err.message}`);
+    const what = opened ? 'event stream failed' : 'bridge unreachable';
+    this._log(`${what} (attempt ${attempt}, next in ${delayMs} ms): ${err.message}`);
     if (changed) this._emitAll({ type: 'bridge', connected: false, error: err });
   }
 

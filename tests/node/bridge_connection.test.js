@@ -121,6 +121,22 @@ test('an outage makes every device unavailable; recovery restores and re-reads t
   await waitFor(() => account.getCapabilityValue('measure_power') === -800, { what: 'the re-read after recovery' });
 });
 
+test('an oversized event drops the stream: devices show why, and come back after the reconnect', async t => {
+  const { bridge, add } = await setup(t);
+  const tariff = await add(IMPORT);
+  await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.2783, { what: 'state' });
+
+  const line = `data: ${'z'.repeat(1000)}\n`;
+  for (const res of bridge.streams) res.write(`id: 99\nevent: state\n${line.repeat(300)}\n`);
+  await waitFor(() => tariff.getAvailable() === false, { what: 'unavailable' });
+  assert.equal(tariff.unavailableMessage,
+    'The Kraken bridge sent an event larger than 256 KB; the app dropped the connection and will reconnect.');
+
+  await waitFor(() => tariff.getAvailable(), { timeoutMs: 5000, what: 'available after the reconnect (about 1 s later)' });
+  bridge.send('state', { device_id: IMPORT.id, state: { unit_rate: 9 } });
+  await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.09, { what: 'live again' });
+});
+
 test('a device the bridge no longer has says so', async t => {
   const { runtime } = await setup(t);
   await waitFor(() => runtime.app.bridge.connected, { what: 'connected' });
