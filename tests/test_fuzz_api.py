@@ -18,7 +18,7 @@ EXAMPLES_PER_OPERATION = 1000
 
 def test_generated_requests_never_cause_a_server_error(tmp_path: Path) -> None:
     with running_bridge("--demo", "--scenario", SCENARIO, data_dir=tmp_path) as bridge:
-        schema = schemathesis.openapi.from_url(f"{bridge.url}/openapi.json")
+        schema = schemathesis.openapi.from_url(f"{bridge.url}/openapi.json", headers=bridge.headers)
         sent = 0
         server_errors: list[str] = []
         fuzzed = []
