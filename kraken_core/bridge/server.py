@@ -3,9 +3,11 @@
 uvicorn drops idle keep-alive connections, answers 503 past a concurrency limit and
 caps a request head's size, but it waits forever for a request head that never ends:
 :class:`BridgeH11Protocol` closes a connection that has not sent a whole head within
-:data:`HEADER_TIMEOUT_S`. When file descriptors run out anyway, asyncio logs the same
-accept() traceback thousands of times a second; :class:`CollapseRepeats` keeps the
-first and then one line a minute with a count.
+:data:`HEADER_TIMEOUT_S` (:data:`BUSY_HEADER_TIMEOUT_S` once half the connection limit
+is in use, so that a flood that reconnects at once cannot keep the bridge full). When
+file descriptors run out anyway, asyncio logs the same accept() traceback thousands of
+times a second; :class:`CollapseRepeats` keeps the first and then one line a minute
+with a count.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEADER_TIMEOUT_S = 10.0  # from connecting (or the last answer) to a request's whole head
+# With half the connection limit in use, a flood is likelier than a slow client on the LAN.
+BUSY_HEADER_TIMEOUT_S = 1.0
 KEEP_ALIVE_TIMEOUT_S = 5  # an idle connection between requests
 GRACEFUL_SHUTDOWN_S = 3
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers; beyond it h11 answers 400
@@ -56,7 +60,9 @@ class BridgeH11Protocol(H11Protocol):
     def _arm_head_deadline(self) -> None:
         if self._head_deadline is not None:
             self._head_deadline.cancel()
-        self._head_deadline = self.loop.call_later(HEADER_TIMEOUT_S, self._head_overdue)
+        busy = self.limit_concurrency and len(self.connections) * 2 >= self.limit_concurrency
+        timeout_s = BUSY_HEADER_TIMEOUT_S if busy else HEADER_TIMEOUT_S
+        self._head_deadline = self.loop.call_later(timeout_s, self._head_overdue)
 
     def _head_overdue(self) -> None:
         # h11 leaves IDLE only once a request's whole head has arrived.
