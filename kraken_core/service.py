@@ -19,6 +19,7 @@ from kraken_core.api.models import DEVICE_KINDS
 from kraken_core.bridge.app import create_app
 from kraken_core.bridge.mdns import advertised
 from kraken_core.bridge.metrics import render_metrics
+from kraken_core.bridge.server import server_config
 from kraken_core.clock import Clock
 from kraken_core.engine.backend import EngineBackend
 from kraken_core.engine.engine import Engine
@@ -133,10 +134,7 @@ async def serve_bridge(
     app = create_app(backend, token, metrics=metrics)
     sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_graceful_shutdown=3, lifespan="off"
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app))
     await service.engine.run_due()  # devices exist before the first client asks
     engine_task = asyncio.create_task(service.engine.run_forever(), name="engine")
     server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")

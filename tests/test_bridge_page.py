@@ -244,6 +244,9 @@ def test_without_login_the_page_is_a_form_and_the_cookie_only_reads(
         out = browser.post("/logout")
         assert out.status_code == 303
         assert 'kraken_bridge_session=""' in out.headers["set-cookie"]
+    # Logging out ends the session itself: a copy of the cookie no longer reads.
+    copied = httpx.get(f"{bridge.url}/api/v1/devices", cookies={"kraken_bridge_session": session})
+    assert copied.status_code == 401
     forged = httpx.get(f"{bridge.url}/api/v1/devices", cookies={"kraken_bridge_session": "0" * 64})
     assert forged.status_code == 401
     assert httpx.get(f"{bridge.url}/static/page.js").status_code == 200

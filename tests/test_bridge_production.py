@@ -105,7 +105,8 @@ def test_every_route_in_the_openapi_but_health_refuses_a_missing_or_wrong_token(
     tmp_path: Path,
 ) -> None:
     with running_bridge("--demo", "--scenario", SCENARIO, data_dir=tmp_path) as bridge:
-        spec = httpx.get(f"{bridge.url}/openapi.json").json()
+        assert httpx.get(f"{bridge.url}/openapi.json").status_code == 401
+        spec = httpx.get(f"{bridge.url}/openapi.json", headers=bridge.headers).json()
         routes = [
             (method.upper(), path.replace("{device_id}", "import_tariff.1900000000001"))
             for path, methods in spec["paths"].items()

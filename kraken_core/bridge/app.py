@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -10,21 +11,30 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, s
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from kraken_core import __version__
 from kraken_core.api.backend import Backend
 from kraken_core.api.events import BridgeEvent, to_json_value
 from kraken_core.api.models import DeviceSummary, DeviceView, Health, Stats, readable
+from kraken_core.bridge.access import HeadAsGet, TokenOrSession, refuse
 from kraken_core.bridge.control import control_routes
-from kraken_core.bridge.deps import AUTHORIZED, BackendDep
+from kraken_core.bridge.deps import BackendDep
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from kraken_core.bridge.params import bad_request, parse_day
+from kraken_core.bridge.params import FIRST_DAY, LAST_DAY, bad_request, parse_day
+from kraken_core.bridge.session import Sessions
 from kraken_core.bridge.web import include_web_routes
 from kraken_core.domain.efficiency import PERIODS
 from kraken_core.domain.timeline import local_day_bounds
 
 MetricsSource = Callable[[], str]
 MAX_HISTORY_SPAN = timedelta(days=366)
+# Every body the API takes (an action, the settings, the login form) is a few hundred
+# bytes; the limit is counted while reading, whatever Content-Length says.
+MAX_BODY_BYTES = 64 * 1024
+# An event id is a run's start in microseconds plus a count: 16 or 17 digits for ages.
+EVENT_ID = re.compile(r"[0-9]{1,20}")
 
 
 def _sse(event: BridgeEvent) -> ServerSentEvent:
@@ -35,9 +45,24 @@ def create_app(backend: Backend, token: str, metrics: MetricsSource | None = Non
     """The API over ``backend``; every route but ``/api/v1/health`` needs ``token``."""
     if len(token) < 16:
         raise ValueError("the bridge token must be at least 16 characters")
-    app = FastAPI(title="Kraken bridge", version=__version__)
+    app = FastAPI(
+        title="Kraken bridge",
+        version=__version__,
+        docs_url=None,  # no pages that load scripts from a CDN; /openapi.json needs the token
+        redoc_url=None,
+        redirect_slashes=False,  # a redirect would be built from the Host header
+    )
     app.state.backend, app.state.token = backend, token
+    app.state.sessions = sessions = Sessions()
     app.state.metrics = metrics or (lambda: "")
+    # Each add_middleware wraps what is there, so a request meets them bottom up: the
+    # token check (no body read yet), HEAD as GET, then the body limit as it is read.
+    # (FastAPI's own max_body_size would run before the token check: a 413, not a 401.)
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(
+        AuthenticationMiddleware, backend=TokenOrSession(token, sessions), on_error=refuse
+    )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -51,8 +76,8 @@ def create_app(backend: Backend, token: str, metrics: MetricsSource | None = Non
         return JSONResponse({"detail": readable(exc)}, status_code=422)
 
     app.include_router(open_routes)
-    app.include_router(routes, dependencies=AUTHORIZED)
-    app.include_router(control_routes, dependencies=AUTHORIZED)
+    app.include_router(routes)
+    app.include_router(control_routes)
     include_web_routes(app)  # the page at / and what it draws
     return app
 
@@ -100,11 +125,11 @@ async def events(
     try:
         resume = _parse_event_id(last_event_id)
         missed = bus.since(resume) if resume is not None else None
-        if resume is not None and missed is not None:
+        if missed is not None:
             for missed_event in missed:
                 yield _sse(missed_event)
         else:
-            if resume is not None:
+            if last_event_id is not None:  # an id we cannot resume from, or not an id at all
                 yield ServerSentEvent(
                     id=str(bus.last_id),
                     event="resync",
@@ -172,11 +197,15 @@ def _parse_bound(text: str, name: str, *, end: bool) -> datetime:
             f"{name}={text!r} is neither a day (YYYY-MM-DD) nor a time with a zone "
             "(e.g. 2026-03-10T18:00:00Z)"
         )
+    # Years 1 and 9999 overflow when moved to UTC; no history is that old or that new.
+    if not FIRST_DAY <= when.date() <= LAST_DAY:
+        raise bad_request(f"{name}={text!r} is not between 2000 and 2099")
     return when
 
 
 def _parse_event_id(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
+    """Plain ASCII digits of a sane length, else None (the client is told to resync)."""
+    if value is None or not EVENT_ID.fullmatch(value.strip()):
         return None
     return int(value.strip())
 

@@ -15,15 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kraken_core.api.models import StatsSeries, Timeline
-from kraken_core.bridge.deps import AUTHORIZED, BackendDep, token_of
+from kraken_core.bridge.deps import BackendDep, sessions_of, token_of
 from kraken_core.bridge.params import bad_request, parse_day
-from kraken_core.bridge.session import (
-    COOKIE_MAX_AGE_S,
-    COOKIE_NAME,
-    cookie_authorizes,
-    session_value,
-    token_matches,
-)
+from kraken_core.bridge.session import COOKIE_MAX_AGE_S, COOKIE_NAME, token_matches
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -43,7 +37,7 @@ LOGIN_PAGE = Template((PAGES / "login.html").read_text(encoding="utf-8"))
 BRIDGE_PAGE = (PAGES / "index.html").read_text(encoding="utf-8")
 
 page_routes = APIRouter(include_in_schema=False)
-view_routes = APIRouter(dependencies=AUTHORIZED)
+view_routes = APIRouter()
 
 
 def include_web_routes(app: FastAPI) -> None:
@@ -65,7 +59,7 @@ def login_form(error: str = "", code: int = 200) -> HTMLResponse:
 @page_routes.get("/")
 async def page(request: Request) -> Response:
     """The page for a logged-in browser, else the login form (never any data)."""
-    if cookie_authorizes(request.cookies.get(COOKIE_NAME), "GET", token_of(request)):
+    if sessions_of(request).valid(request.cookies.get(COOKIE_NAME)):
         return HTMLResponse(BRIDGE_PAGE, headers=PAGE_HEADERS)
     return login_form()
 
@@ -84,7 +78,7 @@ async def login(request: Request) -> Response:
     answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     answer.set_cookie(
         COOKIE_NAME,
-        session_value(token),
+        sessions_of(request).start(),
         max_age=COOKIE_MAX_AGE_S,
         path="/",
         httponly=True,
@@ -95,7 +89,9 @@ async def login(request: Request) -> Response:
 
 
 @page_routes.post("/logout")
-async def logout() -> Response:
+async def logout(request: Request) -> Response:
+    """Ends the session for good: a copy of the cookie stops working too."""
+    sessions_of(request).end(request.cookies.get(COOKIE_NAME))
     answer = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
     answer.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="strict")
     return answer

@@ -6,6 +6,8 @@ mode so readers never wait for the poller's writes.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +107,26 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# The history says when the household is at home and what it pays: for its owner only,
+# whatever the umask of whoever started the bridge.
+PRIVATE_DIR_MODE, PRIVATE_FILE_MODE = 0o700, 0o600
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """The database's directory 0700 and the database (with its side files) 0600.
+
+    The database is created here, 0600, before SQLite opens it: SQLite gives the -wal
+    and -shm files it makes the database file's mode."""
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):  # a directory someone else owns stays theirs
+        os.chmod(path.parent, PRIVATE_DIR_MODE)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(file, PRIVATE_FILE_MODE)
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat()
 
@@ -119,7 +141,7 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_private(path)
         connection = await aiosqlite.connect(path)
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute("PRAGMA synchronous=NORMAL")

@@ -8,13 +8,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "tests" / "scenarios"
+# The console script imports kraken_core from PYTHONPATH first (the child inherits the
+# environment), so a worktree run with PYTHONPATH=$PWD tests its own code.
 BRIDGE = Path(sys.executable).with_name("kraken-bridge")
 # An Octopus API key for the bridge against ``simulator_process``: it must never show up.
 API_KEY = "sk_live_0123456789abcdefSECRET"
@@ -39,8 +41,10 @@ def running_bridge(
     env: dict[str, str] | None = None,
     timeout_s: float = 30,
     token_line: str = "Token: ",  # noqa: S107 (a line prefix)
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Iterator[RunningBridge]:
-    """Run ``kraken-bridge serve ARGS --port 0`` until the block ends (SIGTERM)."""
+    """Run ``kraken-bridge serve ARGS --port 0`` until the block ends (SIGTERM);
+    ``preexec_fn`` runs in the child first (limits, umask)."""
     process = subprocess.Popen(
         [
             str(BRIDGE),
@@ -57,6 +61,7 @@ def running_bridge(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=preexec_fn,
     )
     output: list[str] = []
     ready = threading.Event()
