@@ -157,6 +157,9 @@ def _ready_printer(
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    # Everything the bridge writes (token, settings, history) is the household's own:
+    # private whatever umask it was started with (the systemd unit sets UMask=0077 too).
+    os.umask(0o077)
     settings = _settings(args)
     token, created = bridge_token(settings)
     install_secret_filter([token])

@@ -324,8 +324,9 @@ def usual_umask() -> None:
 
 
 def test_the_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh"  # the bridge makes it
     with running_bridge(
-        "--demo", "--scenario", SCENARIO, data_dir=tmp_path, preexec_fn=usual_umask
+        "--demo", "--scenario", SCENARIO, data_dir=data_dir, preexec_fn=usual_umask
     ) as running:
         settings = httpx.put(
             f"{running.url}/api/v1/settings",
@@ -333,12 +334,16 @@ def test_the_data_directory_is_private_whatever_the_umask(tmp_path: Path) -> Non
             json={"poll_interval_minutes": 2},
         )
         assert settings.status_code == 200
-        store_dir = tmp_path / "demo"
+        assert mode(data_dir) == 0o700
+        store_dir = data_dir / "demo"
         assert mode(store_dir) == 0o700
         database = store_dir / "history.sqlite3"
         for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
             assert mode(path) == 0o600, path
-        assert mode(tmp_path / "bridge-token") == 0o600
+        assert mode(data_dir / "bridge-token") == 0o600
+        settings_files = list(data_dir.rglob("homey-settings.json"))
+        assert settings_files, "the settings the app sent are kept"
+        assert all(mode(path) == 0o600 for path in settings_files)
 
 
 async def test_the_store_makes_its_files_private_even_in_a_directory_made_before(
