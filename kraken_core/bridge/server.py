@@ -13,6 +13,7 @@ with a count.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 import time
@@ -32,7 +33,11 @@ GRACEFUL_SHUTDOWN_S = 3
 MAX_HEAD_BYTES = 16 * 1024  # request line and headers; beyond it h11 answers 400
 # File descriptors kept for the store, the Kraken client and the log, out of the limit.
 RESERVED_FDS = 64
-MAX_CONNECTIONS = 1000
+MAX_CONNECTIONS = 4000
+# The open files the bridge asks for at start (the soft limit is raised towards the hard
+# one, as the systemd unit's LimitNOFILE does): a flood of 1,000 half-open connections
+# then stays under the connection limit while the head deadline clears it.
+WANTED_OPEN_FILES = 8192
 REPEAT_INTERVAL_S = 60.0
 NOISY_LOGGERS = ("asyncio", "uvicorn.error")
 
@@ -106,6 +111,16 @@ class CollapseRepeats(logging.Filter):
         return True
 
 
+def raise_open_file_limit() -> None:
+    """Raise the soft open-file limit to WANTED_OPEN_FILES where the hard limit allows
+    (the usual 1,024 is what a flood of half-open connections ran into)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = WANTED_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, WANTED_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def concurrency_limit() -> int:
     """Connections and requests at once before new requests get 503: what the open-file
     limit allows, less what the bridge needs for itself."""
@@ -117,6 +132,7 @@ def concurrency_limit() -> int:
 
 def server_config(app: Any) -> uvicorn.Config:
     """The uvicorn settings the bridge runs with, and the repeat filter on its logs."""
+    raise_open_file_limit()
     config = uvicorn.Config(
         app,
         http=BridgeH11Protocol,
