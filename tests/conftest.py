@@ -31,3 +31,13 @@ def shared_dir() -> Path:
 def shared_schema(shared_dir: Path) -> GraphQLSchema:
     """The real Kraken schema (the SDL dump in shared/), loaded once per session."""
     return build_schema(SHARED_SCHEMA.read_text(encoding="utf-8"))
+
+
+#: Lines a test wants in the run's closing summary (the fuzz run's figures), shown even
+#: when pytest captures output, so CI's log carries them.
+SUMMARY_LINES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in SUMMARY_LINES:
+        terminalreporter.write_line(line)

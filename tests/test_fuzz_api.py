@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from schemathesis.core.result import Ok
 
 from kraken_core.engine.actions import SMART_ACTIONS, TARIFF_ACTIONS
+from tests.conftest import SUMMARY_LINES
 from tests.helpers.bridge_process import SCENARIOS, running_bridge
 
 SCENARIO = str(SCENARIOS / "iog_evening_smart_dispatch.json")
@@ -133,7 +134,7 @@ def test_generated_requests_never_cause_a_server_error(tmp_path: Path) -> None:
 
             call()
         tracebacks = [line for line in bridge.output if "Traceback" in line]
-        print(
+        SUMMARY_LINES.append(
             f"fuzz: {sent} requests over {len(fuzzed)} operations, {len(server_errors)} server "
             f"errors, {len(tracebacks)} tracebacks, {len(slow)} slower than {SLOW_S:.0f} s "
             "(edge years 1-9999 and one-day spans there, offsets ±14:00, Unicode digits, huge "
