@@ -138,7 +138,9 @@ class Engine:
             before = self.account.tariff_codes()
             if await self.account.run(self.clock):
                 await self._account_read(tariffs_changed=before != self.account.tariff_codes())
-        if self.tariffs.due <= now and await self.tariffs.run(self.clock):
+        # The clock, not ``now``: an account read that just found a tariff makes its rates
+        # due at once, and they belong in this same pass (the first states carry prices).
+        if self.tariffs.due <= self.clock.now() and await self.tariffs.run(self.clock):
             await self.gas.refresh_figures(self.clock.now())
         polled_live = self._live.due(now)
         if polled_live and await self._live.poll(now):
