@@ -27,6 +27,7 @@ from kraken_core.simulator.scenario import (
     load_scenario,
 )
 from kraken_core.simulator.server import RunningSimulator, run_simulator
+from tests.helpers.scenario_checks import assert_refused
 
 DEMO = "iog_export_ev_demo"
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -719,15 +720,7 @@ def _fault_without_failure(data: Json) -> None:
 def test_a_broken_scenario_is_refused_with_file_path_and_fix(
     tmp_path: Path, edit: ScenarioEditor, path: str, hint: str
 ) -> None:
-    file = _write_scenario(tmp_path, _break(_demo_json(), edit), "broken.json")
-
-    with pytest.raises(ScenarioError) as refused:
-        load_scenario(file)
-
-    message = str(refused.value)
-    assert str(file) in message
-    assert f"at {path}:" in message
-    assert hint in message
+    assert_refused(tmp_path, _break(_demo_json(), edit), path, hint)
 
 
 def test_a_scenario_that_is_not_json_says_where(tmp_path: Path) -> None:

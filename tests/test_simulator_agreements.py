@@ -21,9 +21,10 @@ from kraken_core.clock import SimulatedClock
 from kraken_core.kraken.documents import document_source
 from kraken_core.service import open_service
 from kraken_core.simulator.app import Simulator
-from kraken_core.simulator.scenario import ScenarioError, load_scenario
+from kraken_core.simulator.scenario import load_scenario
 from kraken_core.simulator.server import run_simulator
 from tests.helpers.bridge_process import SCENARIOS
+from tests.helpers.scenario_checks import assert_refused
 from tests.helpers.simulator_http import SimulatorHttp
 
 SCENARIO = SCENARIOS / "agile_to_iog_1900.json"
@@ -185,15 +186,7 @@ def test_agreements_that_cannot_follow_each_other_are_refused(
 ) -> None:
     data = _scenario_json()
     edit(data)
-    file = tmp_path / "broken.json"
-    file.write_text(json.dumps(data), encoding="utf-8")
-
-    with pytest.raises(ScenarioError) as refused:
-        load_scenario(file)
-
-    message = str(refused.value)
-    assert f"at {path}:" in message
-    assert hint in message
+    assert_refused(tmp_path, data, path, hint)
 
 
 # --- the engine ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from kraken_core.simulator.graphql_schema import load_subset_schema
 from kraken_core.simulator.products import ElectricityTariffTypename
 from kraken_core.simulator.scenario import ScenarioError, bundled_scenario_path, load_scenario
 from kraken_core.simulator.server import run_simulator
+from tests.helpers.scenario_checks import assert_refused
 from tests.helpers.simulator_http import SimulatorHttp
 
 Json = dict[str, Any]
@@ -698,16 +699,7 @@ def test_a_wrong_tariff_shape_is_refused_with_path_and_fix(
 ) -> None:
     data = _four_rate_ev()
     edit(data)
-    file = tmp_path / "broken.json"
-    file.write_text(json.dumps(data), encoding="utf-8")
-
-    with pytest.raises(ScenarioError) as refused:
-        load_scenario(file)
-
-    message = str(refused.value)
-    assert str(file) in message
-    assert f"at {path}:" in message
-    assert hint in message
+    assert_refused(tmp_path, data, path, hint)
 
 
 def test_a_gas_meter_may_not_share_the_electricity_meters_device_id(tmp_path: Path) -> None:

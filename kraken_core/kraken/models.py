@@ -218,8 +218,9 @@ REGISTER_GROUPS = (
     "four_rate_ev_electricity_tariffs",
     "single_register_gas_tariffs",
 )
-#: Payment methods a region's tariff is listed under, the one the bridge prices first.
-PAYMENT_METHOD_KEYS = ("direct_debit_monthly", "varying", "prepayment")
+#: Payment methods a region's tariff is listed under (shared kraken/README.md, "Unit
+#: rates"), the one the bridge prices first; any other key ranks after these.
+PAYMENT_METHOD_KEYS = ("direct_debit_monthly", "varying")
 
 TariffsByRegion = dict[str, dict[str, ProductTariff | None]]
 
