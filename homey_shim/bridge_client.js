@@ -1,8 +1,9 @@
 'use strict';
 
 /*
- * The one request path to the kraken-bridge REST API (v1): base URL, bearer token,
- * timeouts, and errors a person can read. Holds no state beyond its configuration.
+ * The one request path to the kraken-bridge REST API (v1) over HTTP: base URL, bearer
+ * token, timeouts, and errors a person can read. Holds no state beyond its
+ * configuration. The API's methods live in bridge_api.js.
  */
 
 const {
@@ -10,7 +11,9 @@ const {
   BridgeConnectionError,
   BridgeAuthError,
   BridgeHttpError,
+  refusalError,
 } = require('./errors');
+const { BridgeApi, badResponse } = require('./bridge_api');
 
 const API_PREFIX = '/api/v1';
 const DEFAULT_TIMEOUT_MS = 10000;
@@ -40,7 +43,7 @@ function normalizeBridgeUrl(input) {
   return `${url.origin}${path}`;
 }
 
-class BridgeClient {
+class BridgeClient extends BridgeApi {
   /**
    * @param {object} options
    * @param {string} options.url     bridge base URL (normalised here)
@@ -50,6 +53,7 @@ class BridgeClient {
    * @param {{setTimeout: Function, clearTimeout: Function}} [options.timers]  e.g. this.homey
    */
   constructor({ url, token, fetch = globalThis.fetch, timeoutMs = DEFAULT_TIMEOUT_MS, timers = globalThis }) {
+    super();
     this.baseUrl = normalizeBridgeUrl(url);
     if (!token || !String(token).trim()) throw new BridgeConfigError('missing_token', 'No bridge token given');
     this._token = String(token).trim();
@@ -58,52 +62,9 @@ class BridgeClient {
     this._timers = timers;
   }
 
-  /** GET /health, no token needed. */
-  health() {
-    return this._json('GET', '/health', { auth: false });
-  }
-
-  /** GET /devices → [{id, kind, name}] */
-  async listDevices() {
-    const devices = await this._json('GET', '/devices');
-    if (!Array.isArray(devices)) throw badResponse('/devices', 'expected a list');
-    return devices;
-  }
-
-  /** GET /devices/{id} → {id, kind, name, available, unavailable_reason, updated_at, state} */
-  async getDevice(deviceId) {
-    const device = await this._json('GET', `/devices/${encodeURIComponent(deviceId)}`);
-    if (!device || typeof device !== 'object' || typeof device.state !== 'object') {
-      throw badResponse(`/devices/${deviceId}`, 'expected a device with a state');
-    }
-    return device;
-  }
-
-  /** POST /devices/{id}/actions/{action} with a JSON body. */
-  runAction(deviceId, action, body = {}) {
-    const path = `/devices/${encodeURIComponent(deviceId)}/actions/${encodeURIComponent(action)}`;
-    return this._json('POST', path, { body });
-  }
-
-  /**
-   * GET /timeline?date=YYYY-MM-DD → a London day's half-hours as the bridge prices them
-   * ({date, now, current_slot, slots, dispatches, …}); no date: the bridge's today.
-   */
-  async getTimeline(date) {
-    if (date != null && !/^\d{4}-\d{2}-\d{2}$/.test(String(date))) {
-      throw new BridgeConfigError('bad_date', `Not a date (YYYY-MM-DD): ${date}`, { params: { date: String(date) } });
-    }
-    return this._json('GET', date == null ? '/timeline' : `/timeline?date=${encodeURIComponent(date)}`);
-  }
-
-  /** GET /settings → {poll_interval_minutes, allowance_limit_minutes, allowance_day_start} */
-  getSettings() {
-    return this._json('GET', '/settings');
-  }
-
-  /** PUT /settings with any of the fields; answers the whole set (422 names a bad field). */
-  putSettings(settings) {
-    return this._json('PUT', '/settings', { body: settings });
+  /** What the log calls this bridge. */
+  get label() {
+    return this.baseUrl;
   }
 
   /**
@@ -186,41 +147,26 @@ class BridgeClient {
   }
 }
 
-function badResponse(path, why) {
-  return new BridgeHttpError('bad_response', `Unexpected answer from ${path}: ${why}`, { params: { path } });
-}
-
 async function httpError(response, path) {
-  let detail = '';
+  let text = '';
   try {
-    const text = await response.text();
-    try {
-      detail = formatDetail(JSON.parse(text).detail) || text;
-    } catch (err) {
-      detail = text;
-    }
+    text = await response.text();
   } catch (err) {
-    detail = '';
+    text = '';
   }
-  detail = String(detail || response.statusText || '').slice(0, 300);
-  const status = response.status;
-  if (status === 401 || status === 403) {
-    return new BridgeAuthError('unauthorized', `Bridge refused the token (HTTP ${status}): ${detail}`, {
-      params: { status, detail },
-    });
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    body = undefined;
   }
-  const code = status === 404 ? 'not_found' : 'http_error';
-  return new BridgeHttpError(code, `Bridge answered HTTP ${status} for ${path}: ${detail}`, {
-    status, params: { status, detail, path },
-  });
-}
-
-/** FastAPI puts a string in `detail`, or a list of validation problems. */
-function formatDetail(detail) {
-  if (detail == null) return '';
-  if (typeof detail === 'string') return detail;
-  if (Array.isArray(detail)) return detail.map(item => (item && item.msg) || JSON.stringify(item)).join('; ');
-  return JSON.stringify(detail);
+  return refusalError({
+    status: response.status,
+    body,
+    text,
+    statusText: response.statusText,
+    retryAfter: response.headers.get('retry-after'),
+  }, path);
 }
 
 function networkError(err, url, connected) {

@@ -140,10 +140,10 @@ class EventStream {
     this._failures = this._refusals;
   }
 
-  /** 1x, 2x, 4x … the initial delay up to the cap, less up to `jitter` of it. */
   _delayMs(failures) {
-    const base = Math.min(this._maxDelayMs, this._initialDelayMs * 2 ** Math.min(failures - 1, 30));
-    return Math.round(base * (1 - this._jitter * this._random()));
+    return backoffDelayMs(failures, {
+      initialDelayMs: this._initialDelayMs, maxDelayMs: this._maxDelayMs, jitter: this._jitter, random: this._random,
+    });
   }
 
   async _consume(body, controller, attempt) {
@@ -207,4 +207,13 @@ class EventStream {
   }
 }
 
-module.exports = { EventStream };
+/**
+ * The wait after `failures` failures in a row: 1x, 2x, 4x … the initial delay up to the
+ * cap, less up to `jitter` of it (so that many apps do not come back in step).
+ */
+function backoffDelayMs(failures, { initialDelayMs, maxDelayMs, jitter, random }) {
+  const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(failures - 1, 30));
+  return Math.round(base * (1 - jitter * random()));
+}
+
+module.exports = { EventStream, backoffDelayMs };
