@@ -18,8 +18,12 @@
  *   {type: 'bridge', connected: false, error}     it is not, or its event stream failed (an
  *        empty or oversized stream); error: a BridgeError
  *
+ * Two transports, the rest shared: a bridge on the LAN over HTTP (BridgeClient and the
+ * SSE EventStream), or the Kraken Backend app on this Homey through Homey's app API
+ * (AppApiClient and AppEventSource, which hands over the same events).
+ *
  * No trigger lost or fired twice across a reconnect: the stream resumes with
- * Last-Event-ID, so the bridge replays what was missed; a trigger whose id is not above
+ * Last-Event-ID (the app-API source with GET /events?after=), so the bridge replays what was missed; a trigger whose id is not above
  * the highest one handled is dropped; a resync (the bridge lost track, e.g. it restarted)
  * starts the count again from its id, and the states re-read after it are compared with
  * the cached ones, so changes made meanwhile still count as changes.
@@ -27,9 +31,15 @@
 
 const { BridgeClient } = require('./bridge_client');
 const { EventStream } = require('./event_stream');
+const { AppApiClient, BACKEND_APP_ID } = require('./app_api_client');
+const { AppEventSource } = require('./app_event_source');
 const { BridgeConfigError } = require('./errors');
 
-const NOT_CONFIGURED = () => new BridgeConfigError('not_configured', 'No bridge address and token configured yet');
+/** The transports configure() takes: a bridge's address and token, or the Kraken Backend app. */
+const TRANSPORT_HTTP = 'http';
+const TRANSPORT_HOMEY_APP = 'homey-app';
+
+const NOT_CONFIGURED = () => new BridgeConfigError('not_configured', 'No bridge configured yet');
 
 class BridgeConnection {
   /**
@@ -38,8 +48,9 @@ class BridgeConnection {
    * @param {typeof fetch} [options.fetch]
    * @param {(...args: any[]) => void} [options.log]
    * @param {object} [options.stream]  EventStream tuning: initialDelayMs, maxDelayMs, idleTimeoutMs,
-   *        stableAfterMs, jitter, random, limits
-   * @param {(client: BridgeClient) => void} [options.onConnected]  each time the stream opens
+   *        stableAfterMs, jitter, random, limits (AppEventSource: initialDelayMs, maxDelayMs,
+   *        jitter, random, pollIntervalMs)
+   * @param {(client: BridgeClient|AppApiClient) => void} [options.onConnected]  each time the stream opens
    */
   constructor({ homey, fetch = globalThis.fetch, log = () => {}, stream = {}, onConnected = () => {} }) {
     this._homey = homey;
@@ -61,9 +72,15 @@ class BridgeConnection {
     return this._client !== null;
   }
 
-  /** The shared BridgeClient, or null before configure(). */
+  /** The shared client (BridgeClient or AppApiClient), or null before configure(). */
   get client() {
     return this._client;
+  }
+
+  /** 'http', 'homey-app', or null before configure(). */
+  get transport() {
+    if (!this._client) return null;
+    return this._client instanceof AppApiClient ? TRANSPORT_HOMEY_APP : TRANSPORT_HTTP;
   }
 
   get connected() {
@@ -75,24 +92,30 @@ class BridgeConnection {
     return this._status === 'up' ? null : this._error;
   }
 
-  /** (Re)connects with a bridge address and token; existing subscriptions carry over. */
-  async configure({ url, token }) {
-    const client = new BridgeClient({ url, token, fetch: this._fetch, timers: this._homey });
+  /**
+   * (Re)connects; existing subscriptions carry over.
+   * @param {{url: string, token: string} | {transport: 'homey-app'}} settings  a bridge's
+   *        address and token (HTTP), or the Kraken Backend app on this Homey
+   */
+  async configure(settings) {
+    const client = this._createClient(settings);
     await this._stopStream();
     this._client = client;
     this._snapshots.clear();
     this._lastTriggerId = null;
     this._status = 'connecting';
-    this._stream = new EventStream({
+    const handlers = {
       ...this._streamOptions,
       timers: this._homey,
-      open: ({ lastEventId, signal }) => client.openEventStream({ lastEventId, signal }),
       onEvent: event => this._onStreamEvent(event),
       onOpen: info => this._onOpen(info),
       onDrop: err => this._log(`event stream dropped (${err.message}), reconnecting`),
       onFailure: (err, info) => this._onFailure(err, info),
-    });
-    this._log(`connecting to bridge at ${client.baseUrl}`);
+    };
+    this._stream = client instanceof AppApiClient
+      ? new AppEventSource({ ...handlers, client })
+      : new EventStream({ ...handlers, open: ({ lastEventId, signal }) => client.openEventStream({ lastEventId, signal }) });
+    this._log(`connecting to bridge at ${client.label}`);
     this._stream.start();
   }
 
@@ -147,6 +170,14 @@ class BridgeConnection {
 
   // ------------------------------------------------------------------ internals
 
+  _createClient({ transport = TRANSPORT_HTTP, url, token } = {}) {
+    if (transport === TRANSPORT_HOMEY_APP) {
+      return new AppApiClient({ apiApp: this._homey.api.getApiApp(BACKEND_APP_ID), timers: this._homey });
+    }
+    if (transport !== TRANSPORT_HTTP) throw new BridgeConfigError('not_configured', `Unknown bridge transport "${transport}"`);
+    return new BridgeClient({ url, token, fetch: this._fetch, timers: this._homey });
+  }
+
   async _stopStream() {
     const stream = this._stream;
     this._stream = null;
@@ -191,12 +222,19 @@ class BridgeConnection {
     if (changed) this._emitAll({ type: 'bridge', connected: false, error: err });
   }
 
+  /** An event of either transport: `data` is the SSE text, or already parsed (app API). */
   _onStreamEvent({ event, data, id }) {
-    let payload;
-    try {
-      payload = JSON.parse(data);
-    } catch (err) {
-      this._log(`ignoring ${event} event that is not JSON`);
+    let payload = data;
+    if (typeof data === 'string') {
+      try {
+        payload = JSON.parse(data);
+      } catch (err) {
+        this._log(`ignoring ${event} event that is not JSON`);
+        return;
+      }
+    }
+    if (!payload || typeof payload !== 'object') {
+      this._log(`ignoring ${event} event without an object`);
       return;
     }
     const deviceId = payload && payload.device_id;
@@ -318,4 +356,4 @@ function safeCall(listener, event) {
   }
 }
 
-module.exports = { BridgeConnection };
+module.exports = { BridgeConnection, TRANSPORT_HTTP, TRANSPORT_HOMEY_APP };

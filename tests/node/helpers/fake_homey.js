@@ -2,8 +2,8 @@
 
 /*
  * A small stand-in for the Homey Apps SDK v3 `homey` module: App, Driver and Device
- * base classes, and a `homey` object (settings, flow cards, timers, i18n, clock) that
- * the tests build with createHomey(). Only what this app uses, with the SDK's
+ * base classes, and a `homey` object (settings, flow cards, timers, i18n, clock, other
+ * apps' APIs) that the tests build with createHomey(). Only what this app uses, with the SDK's
  * semantics where they matter (unknown flow card ids throw, setCapabilityValue on a
  * missing capability rejects, timers are cleared when the app is stopped, a device's
  * store holds JSON copies and outlives an app restart: see HomeyRuntime.restart()).
@@ -186,6 +186,62 @@ class FlowCard {
   }
 }
 
+/**
+ * Another app's API as this.homey.api.getApiApp(id) returns it: an EventEmitter with
+ * get/post/put/delete, getInstalled and getVersion ('realtime', 'install' and
+ * 'uninstall' events). Its answers come from `handler(method, path, body)`; while
+ * `installed` is false, or `running` is false, calls reject as Homey's do when it
+ * cannot reach the app.
+ */
+class FakeApiApp extends EventEmitter {
+  constructor(id, { handler = null, installed = handler !== null, version = '1.0.0' } = {}) {
+    super();
+    this.id = id;
+    this.type = 'app';
+    this.handler = handler;
+    this.installed = installed;
+    this.running = true;
+    this.version = version;
+    this.calls = []; // [method, path, body]
+  }
+
+  get(uri) {
+    return this._call('GET', uri);
+  }
+
+  post(uri, body) {
+    return this._call('POST', uri, body);
+  }
+
+  put(uri, body) {
+    return this._call('PUT', uri, body);
+  }
+
+  delete(uri) {
+    return this._call('DELETE', uri);
+  }
+
+  async getInstalled() {
+    return this.installed;
+  }
+
+  async getVersion() {
+    return this.installed ? this.version : null;
+  }
+
+  /** Test helper: the app pushes an event, as `homey.api.realtime(event, data)` does. */
+  realtime(event, data) {
+    this.emit('realtime', event, data);
+  }
+
+  async _call(method, uri, body) {
+    this.calls.push([method, uri, body]);
+    if (!this.installed) throw new Error(`App Not Found: ${this.id}`);
+    if (!this.running || !this.handler) throw new Error(`App Not Running: ${this.id}`);
+    return this.handler(method, uri, body);
+  }
+}
+
 function jsonCopy(value) {
   return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
@@ -250,6 +306,14 @@ function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
       },
     },
     i18n: { getLanguage: () => language },
+    // test helper: homey.__apiApps.set(id, new FakeApiApp(id, …)) puts another app on this Homey
+    __apiApps: new Map(),
+    api: {
+      getApiApp: id => {
+        if (!homey.__apiApps.has(id)) homey.__apiApps.set(id, new FakeApiApp(id, { installed: false }));
+        return homey.__apiApps.get(id);
+      },
+    },
     __(key, tokens = {}) {
       let text = typeof key === 'object' ? key[language] || key.en : lookup(strings, key);
       if (typeof text !== 'string') return key;
@@ -289,4 +353,6 @@ function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
   return homey;
 }
 
-module.exports = { App, Driver, Device, SimpleClass, FlowCard, createHomey };
+module.exports = {
+  App, Driver, Device, SimpleClass, FlowCard, FakeApiApp, createHomey,
+};
