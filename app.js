@@ -2,9 +2,11 @@
 
 const Homey = require('homey');
 const {
-  BridgeClient, BridgeConnection, BridgeConfigError, FlowCards, SETTINGS, describeError,
+  AppApiClient, BACKEND_APP_ID, BridgeClient, BridgeConnection, BridgeConfigError, BridgeConnectionError,
+  FlowCards, SETTINGS, TRANSPORT_HOMEY_APP, TRANSPORT_HTTP, describeError,
 } = require('./homey_shim');
 
+const SETTING_TRANSPORT = 'bridge_transport'; // 'http' (or unset, as before there was a choice) | 'homey-app'
 const SETTING_URL = 'bridge_url';
 const SETTING_TOKEN = 'bridge_token';
 const DISCOVERY_STRATEGY = 'kraken_bridge';
@@ -12,9 +14,10 @@ const SMART_DEVICE_KIND = 'smart_energy_device';
 
 /**
  * Owns the one connection to the kraken-bridge that every device shares, and the flow
- * cards' run listeners. The bridge address and token live in the app settings, set by
- * pairing or repair; the bridge's own settings show on every device and are kept in
- * step with the bridge.
+ * cards' run listeners. The bridge is either a kraken-bridge on another machine (its
+ * address and token) or the Kraken Backend app on this Homey; which one, and the address
+ * and token, live in the app settings, set by pairing or repair. The bridge's own
+ * settings show on every device and are kept in step with the bridge.
  */
 class KrakenBridgeApp extends Homey.App {
   async onInit() {
@@ -29,9 +32,12 @@ class KrakenBridgeApp extends Homey.App {
       log: (...args) => this.log(...args),
       error: (...args) => this.error(...args),
     }).register();
+    const transport = this.homey.settings.get(SETTING_TRANSPORT) || TRANSPORT_HTTP;
     const url = this.homey.settings.get(SETTING_URL);
     const token = this.homey.settings.get(SETTING_TOKEN);
-    if (url && token) {
+    if (transport === TRANSPORT_HOMEY_APP) {
+      await this.bridge.configure({ transport }).catch(err => this.error(`Kraken Backend app unusable: ${err.message}`));
+    } else if (url && token) {
       await this.bridge.configure({ url, token }).catch(err => this.error(`bridge settings unusable: ${err.message}`));
     } else {
       this.log('no bridge configured yet; add a device to connect');
@@ -61,11 +67,50 @@ class KrakenBridgeApp extends Homey.App {
     const cleanToken = String(token).trim();
     const unchanged = this.homey.settings.get(SETTING_URL) === client.baseUrl
       && this.homey.settings.get(SETTING_TOKEN) === cleanToken
-      && this.bridge.configured;
+      && this.bridge.transport === TRANSPORT_HTTP;
     this.homey.settings.set(SETTING_URL, client.baseUrl);
     this.homey.settings.set(SETTING_TOKEN, cleanToken);
+    this.homey.settings.set(SETTING_TRANSPORT, TRANSPORT_HTTP);
     if (!unchanged) await this.bridge.configure({ url: client.baseUrl, token: cleanToken });
     return client;
+  }
+
+  /**
+   * Proves that the Kraken Backend app on this Homey answers (it is installed, then its
+   * health and device list), saves that choice and points the shared connection at it.
+   * The bridge address and token stay saved, for a switch back. Throws an Error whose
+   * message a person can act on.
+   */
+  async connectBackend() {
+    const client = new AppApiClient({ apiApp: this._backendApiApp(), timers: this.homey });
+    try {
+      if ((await client.installed()) === false) {
+        throw new BridgeConnectionError('backend_not_installed', `${BACKEND_APP_ID} is not installed`, {
+          params: { app: BACKEND_APP_ID, detail: 'not installed' },
+        });
+      }
+      await client.health();
+      await client.listDevices();
+    } catch (err) {
+      throw new Error(describeError(this.homey, err));
+    }
+    const unchanged = this.bridge.transport === TRANSPORT_HOMEY_APP;
+    this.homey.settings.set(SETTING_TRANSPORT, TRANSPORT_HOMEY_APP);
+    if (!unchanged) await this.bridge.configure({ transport: TRANSPORT_HOMEY_APP });
+    return client;
+  }
+
+  /**
+   * What the pairing view offers: whether the Kraken Backend app is installed on this
+   * Homey, and which way this app reaches its bridge now ('http', 'homey-app' or null).
+   */
+  async bridgeChoices() {
+    const client = new AppApiClient({ apiApp: this._backendApiApp(), timers: this.homey });
+    return { backendInstalled: (await client.installed()) === true, current: this.bridge.transport };
+  }
+
+  _backendApiApp() {
+    return this.homey.api.getApiApp(BACKEND_APP_ID);
   }
 
   /** The address of a bridge that advertises itself over mDNS; throws when none does. */

@@ -50,15 +50,41 @@ test('the gas meter is Homey\'s gas meter: meter_gas in m³, and no kWh as elect
     'a kWh register as meter_power would count the gas as electricity');
 });
 
-test('every driver pairs over the LAN, locally, with the bridge login view', () => {
+test('every driver pairs locally: first the choice of bridge, then the bridge login view', () => {
+  const chooser = fs.readFileSync(path.join(ROOT, 'drivers', appJson.drivers[0].id, 'pair', 'choose_bridge.html'), 'utf8');
   for (const driver of appJson.drivers) {
     assert.deepEqual(driver.platforms, ['local']);
     assert.deepEqual(driver.connectivity, ['lan']);
-    assert.deepEqual(driver.pair.map(view => view.id), ['login_credentials', 'list_devices', 'add_devices']);
+    assert.deepEqual(driver.pair.map(view => view.id), ['choose_bridge', 'login_credentials', 'list_devices', 'add_devices']);
+    assert.deepEqual(driver.repair.map(view => view.id), ['choose_bridge', 'login_credentials']);
+    assert.equal(driver.pair[0].template, undefined, 'choose_bridge is a custom view');
+    assert.deepEqual(driver.pair[1].navigation, { prev: 'choose_bridge', next: 'list_devices' });
+    for (const flow of ['pair', 'repair']) {
+      const view = fs.readFileSync(path.join(ROOT, 'drivers', driver.id, flow, 'choose_bridge.html'), 'utf8');
+      assert.equal(view, chooser, `drivers/${driver.id}/${flow}/choose_bridge.html is a copy of the one view`);
+    }
     assert.ok(fs.existsSync(path.join(ROOT, 'drivers', driver.id, 'assets', 'icon.svg')));
     assert.ok(fs.existsSync(path.join(ROOT, 'drivers', driver.id, 'driver.js')));
     assert.ok(fs.existsSync(path.join(ROOT, 'drivers', driver.id, 'device.js')));
   }
+});
+
+test('the app may call the Kraken Backend app, and asks no other permission', () => {
+  const { BACKEND_APP_ID } = require('../../homey_shim/app_api_client');
+  assert.deepEqual(appJson.permissions, [`homey:app:${BACKEND_APP_ID}`]);
+});
+
+test('the choice of bridge view says everything in the app\'s words, in English and Dutch', () => {
+  const view = fs.readFileSync(path.join(ROOT, 'drivers', 'import_tariff', 'pair', 'choose_bridge.html'), 'utf8');
+  const keys = [...view.matchAll(/(?:data-kb-text="|Homey\.__\(')([a-z_.]+)/g)].map(match => match[1]);
+  assert.ok(keys.length >= 6, `found ${keys}`);
+  const lookup = (strings, key) => key.split('.').reduce((node, part) => node && node[part], strings);
+  for (const language of ['en', 'nl']) {
+    for (const key of keys) assert.equal(typeof lookup(locale(language), key), 'string', `locales/${language}.json ${key}`);
+  }
+  assert.match(lookup(locale('en'), 'pair.backend_missing'), /Install the Kraken Backend app from the Homey App Store/);
+  for (const event of ['bridge_choices', 'use_backend']) assert.ok(view.includes(`Homey.emit('${event}')`), event);
+  assert.ok(view.includes("Homey.showView('login_credentials')") && view.includes("Homey.showView('list_devices')"));
 });
 
 test('money is shown in pounds', () => {
