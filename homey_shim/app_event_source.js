@@ -42,7 +42,7 @@ class AppEventSource {
   constructor({
     client, onEvent, onOpen = () => {}, onFailure = () => {}, onDrop = () => {}, timers,
     initialDelayMs = 1000, maxDelayMs = 60000, jitter = 0.2, random = Math.random,
-    pollIntervalMs = 60000, maxBuffered = 1000,
+    pollIntervalMs = 30000, maxBuffered = 1000,
   }) {
     this._client = client;
     this._apiApp = client.apiApp;

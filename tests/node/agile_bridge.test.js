@@ -12,14 +12,14 @@
  *   announced), with 16:30-17:30 and the average £0.10; the second window (20:00) does
  *   not start before the test ends, so it never runs.
  * Speed 240: the simulated 85 minutes take about 21 s.
+ * Runs over both transports: HTTP and the Kraken Backend app (helpers/bridge_e2e.js).
  */
 
-const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, startPaired, firedTokens, assertBridgeBefore,
+  eachTransport, startPaired, firedTokens, assertBridgeBefore,
 } = require('./helpers/bridge_e2e');
 const { SCENARIOS } = require('./helpers/bridge_process');
 
@@ -31,11 +31,13 @@ const tomorrowPence = scenario.unit_rates['E-1R-AGILE-24-10-01-C']
   .filter(row => row.valid_from >= TOMORROW.from && row.valid_from < TOMORROW.to)
   .map(row => row.value_inc_vat);
 
-test('Agile: tomorrow\'s prices and the cheapest window, once each', { skip, timeout: 90000 }, async t => {
+eachTransport('Agile: tomorrow\'s prices and the cheapest window, once each', { timeout: 90000 }, async (t, transport) => {
   assert.equal(tomorrowPence.length, 48, 'the scenario has all of tomorrow');
-  const { bridge, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'] });
+  const { backend, homey, devices } = await startPaired(t, {
+    transport, scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'],
+  });
   const { import_tariff: tariff } = devices;
-  await assertBridgeBefore(bridge, '2026-04-15T15:00:00Z', 'the 16:00 publication');
+  await assertBridgeBefore(backend, '2026-04-15T15:00:00Z', 'the 16:00 publication');
 
   // Two flows use the card on this device, as Homey hands their arguments to the app.
   const cheapestCard = homey.flow.getDeviceTriggerCard('cheapest_window_starts');

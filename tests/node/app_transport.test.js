@@ -10,7 +10,10 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('path');
+const { BridgeConnection } = require('../../homey_shim/bridge_connection');
 const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
+const { createHomey } = require('./helpers/fake_homey');
 const { FakeBackendApp } = require('./helpers/fake_backend_app');
 const { FakeBridge } = require('./helpers/fake_bridge');
 
@@ -211,4 +214,22 @@ test('repair switches a device from a bridge on the LAN to the Kraken Backend ap
   assert.equal(runtime.app.bridge.transport, 'http');
   assert.equal(runtime.homey.settings.get('bridge_transport'), 'http');
   await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.3, { what: 'the LAN bridge again' });
+});
+
+test('an app that stops without a word is noticed by the next read of /events', async t => {
+  const homey = createHomey({ appDir: path.resolve(__dirname, '..', '..') });
+  const backend = new FakeBackendApp().installOn(homey);
+  backend.addDevice(IMPORT);
+  const connection = new BridgeConnection({ homey, stream: { pollIntervalMs: 100, initialDelayMs: 50, random: () => 0 } });
+  t.after(async () => {
+    await connection.stop();
+    homey.__clearTimers();
+  });
+  await connection.configure({ transport: 'homey-app' });
+  await waitFor(() => connection.connected && connection.snapshot(IMPORT.id), { what: 'up' });
+  backend.apiApp.running = false; // no event, no failed call: only the poll can tell
+  await waitFor(() => !connection.connected, { timeoutMs: 2000, what: 'down' });
+  assert.equal(connection.lastError.code, 'backend_not_running');
+  backend.apiApp.running = true;
+  await waitFor(() => connection.connected, { timeoutMs: 2000, what: 'up again' });
 });

@@ -9,25 +9,27 @@
  * 2. A boost asked from Homey (the boost action card) makes the simulator boost for an
  *    hour: "started" fires once with that BOOST window; cancelling it from Homey fires
  *    "ended" once with the same window.
+ * Runs over both transports: HTTP and the Kraken Backend app (helpers/bridge_e2e.js).
  */
 
-const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, startPaired, firedTokens, londonTime, assertBridgeBefore, sleep,
+  eachTransport, startPaired, firedTokens, londonTime, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
 const { SCENARIOS } = require('./helpers/bridge_process');
 
 const SCENARIO = path.join(SCENARIOS, 'iog_boost_1900_bst.json');
 const SPEED = 120; // two simulated minutes a second
 
-test('boost started and ended fire once each, from Kraken and from Homey', { skip, timeout: 90000 }, async t => {
-  const { bridge, runtime, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['smart_energy_device', 'import_tariff'] });
+eachTransport('boost started and ended fire once each, from Kraken and from Homey', { timeout: 90000 }, async (t, transport) => {
+  const { backend, runtime, homey, devices } = await startPaired(t, {
+    transport, scenario: SCENARIO, speed: SPEED, kinds: ['smart_energy_device', 'import_tariff'],
+  });
   const car = devices.smart_energy_device;
   const tariff = devices.import_tariff;
-  await assertBridgeBefore(bridge, '2026-06-10T18:00:00Z', 'the boost');
+  await assertBridgeBefore(backend, '2026-06-10T18:00:00Z', 'the boost');
   const started = () => firedTokens(homey, 'boost_started', car);
   const ended = () => firedTokens(homey, 'boost_ended', car);
   const action = (id, args) => homey.flow.getActionCard(id).runListener(args);

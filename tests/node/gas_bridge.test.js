@@ -12,13 +12,15 @@
  * - the gas meter: the same values as the bridge's own state for that device (m³ as
  *   meter_gas, the kWh register, today's kWh, today's cost in pounds), and today's cost
  *   at today's one gas price.
+ * Runs over both transports: HTTP and the Kraken Backend app (helpers/bridge_e2e.js).
  */
 
-const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { waitFor } = require('./helpers/homey_runtime');
-const { skip, startPaired, assertBridgeBefore } = require('./helpers/bridge_e2e');
+const {
+  eachTransport, startPaired, assertBridgeBefore, bridgeGet,
+} = require('./helpers/bridge_e2e');
 
 const SCENARIO = path.join(__dirname, '..', 'scenarios', 'tracker_dual_fuel_gas_readings.json');
 const scenario = require(SCENARIO);
@@ -32,22 +34,16 @@ const GAS_STANDING_PENCE = rateAt(scenario.standing_charges[GAS.tariff_code], sc
 const TOMORROW_PUBLISHED_AT = '2026-03-10T15:00:00Z';
 const close = (a, b, within = 1e-9) => typeof a === 'number' && Math.abs(a - b) < within;
 
-/** The bridge's own view of a device (GET /api/v1/devices/{id}). */
-async function bridgeDevice(bridge, id) {
-  const response = await fetch(`${bridge.url}/api/v1/devices/${encodeURIComponent(id)}`,
-    { headers: { Authorization: `Bearer ${bridge.token}` } });
-  assert.equal(response.status, 200, `GET /devices/${id}`);
-  return response.json();
-}
-
-test('Gas Tariff and Gas Meter end to end against the real bridge (Tracker, dual fuel)', { skip, timeout: 90000 }, async t => {
+eachTransport('Gas Tariff and Gas Meter end to end against the real bridge (Tracker, dual fuel)', { timeout: 90000 }, async (t, transport) => {
   assert.equal(TODAY_GAS_PENCE, 5.92);
   assert.equal(GAS_STANDING_PENCE, 31.4);
-  const { bridge, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['gas_tariff', 'gas_meter'] });
+  const { backend, devices } = await startPaired(t, {
+    transport, scenario: SCENARIO, speed: SPEED, kinds: ['gas_tariff', 'gas_meter'],
+  });
   const { gas_tariff: tariff, gas_meter: meter } = devices;
   assert.equal(tariff.getData().id, GAS_TARIFF_ID);
   assert.equal(meter.getData().id, GAS_METER_ID);
-  await assertBridgeBefore(bridge, TOMORROW_PUBLISHED_AT, 'tomorrow\'s gas price');
+  await assertBridgeBefore(backend, TOMORROW_PUBLISHED_AT, 'tomorrow\'s gas price');
 
   await t.test('the gas tariff shows today\'s Tracker gas price and standing charge in pounds', async () => {
     await waitFor(() => close(tariff.getCapabilityValue('measure_monetary'), TODAY_GAS_PENCE / 100), {
@@ -75,7 +71,7 @@ test('Gas Tariff and Gas Meter end to end against the real bridge (Tracker, dual
     let state;
     await waitFor(async () => {
       await meter.whenIdle();
-      ({ state } = await bridgeDevice(bridge, GAS_METER_ID));
+      ({ state } = await bridgeGet(backend, `/devices/${encodeURIComponent(GAS_METER_ID)}`));
       const now = shown();
       return now.meter_gas === state.gas_m3_total && now.gas_kwh_total === state.gas_kwh_total
         && now.gas_kwh_today === state.gas_kwh_today && close(now.cost_gbp, state.gas_cost_today / 100, 1e-6);

@@ -1,18 +1,20 @@
 'use strict';
 
 /*
- * End to end: the real kraken-bridge (demo mode, simulated Kraken) and this app on the
- * fake homey module. Pairs the Import Tariff driver, watches the price change at the
- * 23:30 slot boundary, then stops the bridge and expects a readable outage.
+ * End to end: the real bridge (simulated Kraken) and this app on the fake homey module,
+ * over both transports (helpers/bridge_e2e.js): the kraken-bridge in demo mode over
+ * HTTP, and the Kraken Backend app through Homey's app API. Pairs the Import Tariff
+ * driver, watches the price change at the 23:30 slot boundary, then stops the bridge
+ * and expects a readable outage.
  *
- * Skips when .venv/bin/kraken-bridge is missing, except under CI=true, where that fails.
+ * Each skips when its bridge is missing, except under CI=true, where that fails.
  */
 
-const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { startBridge, bridgeAvailable, BRIDGE_BIN, SCENARIOS } = require('./helpers/bridge_process');
+const { SCENARIOS } = require('./helpers/bridge_process');
+const { eachTransport, startBackend } = require('./helpers/bridge_e2e');
 
 const SCENARIO = path.join(SCENARIOS, 'iog_offpeak_starts_2330.json');
 const scenario = require(SCENARIO);
@@ -25,42 +27,45 @@ const PEAK_GBP = rateAt('2026-03-10T23:29:00Z') / 100; // 27.83p → £0.2783
 const OFF_PEAK_GBP = rateAt('2026-03-10T23:30:00Z') / 100; // 7.5p → £0.075
 const close = (a, b) => typeof a === 'number' && Math.abs(a - b) < 1e-9;
 
-const missing = !bridgeAvailable();
-const skip = missing && process.env.CI !== 'true'
-  ? `kraken-bridge not installed at ${BRIDGE_BIN}; run "make setup" (this test fails instead under CI=true)`
-  : false;
-
-test('Import Tariff end to end against the real bridge', { skip, timeout: 90000 }, async t => {
-  assert.ok(!missing, `kraken-bridge is required under CI=true but ${BRIDGE_BIN} does not exist`);
-
-  const bridge = await startBridge({ scenario: SCENARIO, speed: 20 });
+eachTransport('Import Tariff end to end against the real bridge', { timeout: 90000 }, async (t, transport) => {
+  const backend = await startBackend(transport, { scenario: SCENARIO, speed: 20 });
   const runtime = new HomeyRuntime();
   t.after(async () => {
     await runtime.stop();
-    await bridge.stop();
+    await backend.stop();
   });
+  backend.install(runtime);
   await runtime.start();
 
   let device;
 
-  await t.test('pairing refuses a wrong token with a readable message', async () => {
-    const session = await runtime.pair('import_tariff');
-    await assert.rejects(
-      session.emit('login', { username: bridge.url, password: 'not-the-token-0000000000' }),
-      err => {
-        assert.match(err.message, /refused the token/);
-        return true;
-      },
-    );
-    assert.equal(runtime.app.bridge.configured, false, 'a refused login must not be saved');
-  });
+  if (transport === 'http') {
+    await t.test('pairing refuses a wrong token with a readable message', async () => {
+      const session = await runtime.pair('import_tariff');
+      await assert.rejects(
+        session.emit('login', { username: backend.bridge.url, password: 'not-the-token-0000000000' }),
+        err => {
+          assert.match(err.message, /refused the token/);
+          return true;
+        },
+      );
+      assert.equal(runtime.app.bridge.configured, false, 'a refused login must not be saved');
+    });
+  }
 
-  await t.test('pairing logs in with address and token and lists the import tariff', async () => {
+  await t.test('pairing connects to the bridge and lists the import tariff', async () => {
     const session = await runtime.pair('import_tariff');
-    // typed the way a person would: no scheme, trailing slash
-    const typed = `${bridge.url.replace(/^http:\/\//, '')}/`;
-    assert.equal(await session.emit('login', { username: typed, password: bridge.token }), true);
-    assert.equal(runtime.homey.settings.get('bridge_url'), bridge.url);
+    if (transport === 'http') {
+      const { bridge } = backend;
+      // typed the way a person would: no scheme, trailing slash
+      const typed = `${bridge.url.replace(/^http:\/\//, '')}/`;
+      assert.equal(await session.emit('login', { username: typed, password: bridge.token }), true);
+      assert.equal(runtime.homey.settings.get('bridge_url'), bridge.url);
+    } else {
+      assert.deepEqual(await session.emit('bridge_choices'), { backendInstalled: true, current: null, repair: false });
+      assert.equal(await session.emit('use_backend'), true);
+      assert.equal(runtime.homey.settings.get('bridge_transport'), 'homey-app');
+    }
 
     const listed = await session.emit('list_devices');
     assert.deepEqual(listed.map(d => d.data), [{ id: IMPORT_ID }]);
@@ -101,15 +106,21 @@ test('Import Tariff end to end against the real bridge', { skip, timeout: 90000 
   });
 
   await t.test('when the bridge stops, the device is unavailable with a readable reason', async () => {
-    await bridge.stop();
+    await backend.pause();
+    if (transport === 'homey-app') {
+      // Nothing tells another app that an app stopped: the next call finds out (here the
+      // price chart widget's; with no call, the event source's next read of /events).
+      await assert.rejects(runtime.app.getTimeline(), backend.unreachable);
+    }
     await waitFor(() => device.getAvailable() === false, { timeoutMs: 15000, what: 'the device to go unavailable' });
-    // Caught mid-shutdown the first reconnect may see the socket reset ("connection lost");
-    // the next attempt, a second later, finds nothing listening.
-    const reason = /^Cannot reach the Kraken bridge at http:\/\/127\.0\.0\.1:\d+ \((connection refused|connection lost)\)\./;
-    assert.match(device.unavailableMessage, reason);
-    await waitFor(() => /connection refused/.test(device.unavailableMessage || ''), {
-      timeoutMs: 10000, what: 'the reason to become "connection refused"',
-    });
-    assert.match(device.unavailableMessage, reason);
+    if (transport === 'http') {
+      // Caught mid-shutdown a reconnect may see the socket reset ("connection lost"), or
+      // a stream that opens and closes ("closed the connection"); the next attempt, a
+      // second later, finds nothing listening.
+      await waitFor(() => /connection refused/.test(device.unavailableMessage || ''), {
+        timeoutMs: 10000, what: 'the reason to become "connection refused"',
+      });
+    }
+    assert.match(device.unavailableMessage, backend.unreachable);
   });
 });

@@ -7,14 +7,14 @@
  * and again an hour (+ jitter) later, after 19:05; then the Import Tariff device fires "The tariff changed" exactly
  * once with the old and new product and tariff codes, and shows the new tariff's price.
  * Speed 240: the simulated hour takes about 15 s.
+ * Runs over both transports: HTTP and the Kraken Backend app (helpers/bridge_e2e.js).
  */
 
-const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
 const { waitFor } = require('./helpers/homey_runtime');
 const {
-  skip, startPaired, firedTokens, assertBridgeBefore, sleep,
+  eachTransport, startPaired, firedTokens, assertBridgeBefore, sleep,
 } = require('./helpers/bridge_e2e');
 const { SCENARIOS } = require('./helpers/bridge_process');
 
@@ -27,11 +27,13 @@ const rateAt = (tariffCode, iso) => scenario.unit_rates[tariffCode]
 const AGILE_AT_START_GBP = rateAt(AGILE.tariff_code, scenario.start) / 100; // 32.5p until 19:00
 const IOG_PEAK_GBP = rateAt(IOG.tariff_code, '2026-03-10T20:00:00Z') / 100; // 27.83p
 
-test('the tariff changes from Agile to IOG: one trigger with both products', { skip, timeout: 90000 }, async t => {
-  const { bridge, homey, devices } = await startPaired(t, { scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'] });
+eachTransport('the tariff changes from Agile to IOG: one trigger with both products', { timeout: 90000 }, async (t, transport) => {
+  const { backend, homey, devices } = await startPaired(t, {
+    transport, scenario: SCENARIO, speed: SPEED, kinds: ['import_tariff'],
+  });
   const { import_tariff: tariff } = devices;
   assert.equal(tariff.getData().id, `import_tariff.${AGILE.mpan}`);
-  await assertBridgeBefore(bridge, AGILE.valid_to, 'the switch to IOG');
+  await assertBridgeBefore(backend, AGILE.valid_to, 'the switch to IOG');
 
   await waitFor(() => tariff.getCapabilityValue('tariff_code') === AGILE.tariff_code, { what: 'the Agile tariff' });
   await waitFor(() => tariff.getCapabilityValue('measure_monetary') === AGILE_AT_START_GBP, { what: 'the Agile price' });
