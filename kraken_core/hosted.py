@@ -59,32 +59,38 @@ class HostOptions:
     rest_url: str = OCTOPUS_REST_URL
     clock_start: datetime | None = None  # a scenario's start: scenario time from then on
     clock_speed: float = 1.0
+    clock_began_at: datetime | None = None  # the wall time scenario time was clock_start
 
     @classmethod
     def from_env(cls, env: Mapping[str, object], default_data_dir: Path) -> HostOptions:
-        """``KRAKEN_DATA_DIR``, ``KRAKEN_GRAPHQL_URL``, ``KRAKEN_REST_URL``,
-        ``KRAKEN_CLOCK_START`` (ISO 8601 with a zone) and ``KRAKEN_CLOCK_SPEED``."""
+        """``KRAKEN_DATA_DIR``, ``KRAKEN_GRAPHQL_URL``, ``KRAKEN_REST_URL``, and a
+        scenario's clock: ``KRAKEN_CLOCK_START`` and ``KRAKEN_CLOCK_AT`` (ISO 8601 with a
+        zone) and ``KRAKEN_CLOCK_SPEED``, as ``kraken-bridge simulate`` runs it."""
 
         def text(name: str) -> str | None:
             value = env.get(name)
             return str(value) if value not in (None, "") else None
 
-        start_text = text("KRAKEN_CLOCK_START")
-        start = datetime.fromisoformat(start_text) if start_text else None
-        if start is not None and start.tzinfo is None:
-            raise ValueError(f"KRAKEN_CLOCK_START={start_text!r} needs a zone, e.g. +00:00")
+        def when(name: str) -> datetime | None:
+            given = text(name)
+            value = datetime.fromisoformat(given) if given else None
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name}={given!r} needs a zone, e.g. 2026-03-10T16:00:00Z")
+            return value
+
         return cls(
             data_dir=Path(text("KRAKEN_DATA_DIR") or default_data_dir),
             graphql_url=text("KRAKEN_GRAPHQL_URL") or OCTOPUS_GRAPHQL_URL,
             rest_url=text("KRAKEN_REST_URL") or OCTOPUS_REST_URL,
-            clock_start=start,
+            clock_start=when("KRAKEN_CLOCK_START"),
             clock_speed=float(text("KRAKEN_CLOCK_SPEED") or 1.0),
+            clock_began_at=when("KRAKEN_CLOCK_AT"),
         )
 
     def clock(self) -> Clock:
         if self.clock_start is None:
             return SystemClock()
-        return ScenarioClock(self.clock_start, speed=self.clock_speed)
+        return ScenarioClock(self.clock_start, speed=self.clock_speed, began_at=self.clock_began_at)
 
 
 @dataclass(frozen=True)
