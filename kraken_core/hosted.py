@@ -110,14 +110,14 @@ async def check_credentials(
     if len(api_key) < MIN_KEY_LENGTH or any(c.isspace() for c in api_key):
         return CredentialCheck(
             False,
-            "That is not an Octopus API key: copy the whole key (it starts sk_live_) from "
+            "Not saved: that is not an Octopus API key. Copy the whole key (it starts sk_live_) from "
             "Personal details → API access on your Octopus dashboard.",
         )
     if not ACCOUNT_NUMBER.fullmatch(account_number):
         return CredentialCheck(
             False,
-            f"{account_number or 'An empty account number'!s} is not an Octopus account "
-            "number: it looks like A-1234ABCD, at the top of your Octopus dashboard.",
+            f"Not saved: {account_number or 'an empty account number'!s} is not an Octopus "
+            "account number. It looks like A-1234ABCD, at the top of your Octopus dashboard.",
         )
     install_secret_filter([api_key])
     checks = await run_doctor(
