@@ -8,7 +8,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup run test lint typecheck pytest node-test validate bench bench-polling bench-load bench-soak bench-stats clean
+.PHONY: setup run test lint typecheck pytest node-test validate homey-backend bench bench-polling bench-load bench-soak bench-stats clean
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,13 @@ pytest: $(PY_STAMP)
 node-test: setup
 	npm test
 
-validate: $(NODE_STAMP)
+validate: $(NODE_STAMP) homey-backend
 	npm run validate
+
+# The Homey Python app's dependencies (PyPI wheels for both platforms; skipped when built for
+# the same pins) and its copy of kraken_core: homey_backend/python_packages and lib.
+homey-backend: $(PY_STAMP)
+	$(BIN)/python scripts/build_homey_python_packages.py
 
 bench: bench-polling bench-load bench-soak bench-stats
 
