@@ -21,6 +21,7 @@ from homey.app import App  # noqa: E402
 
 from kraken_core.hosted import (  # noqa: E402
     CredentialCheck,
+    Handler,
     HostedService,
     HostOptions,
     check_credentials,
@@ -46,6 +47,10 @@ class KrakenBackendApp(App):
 
     async def on_uninit(self) -> None:
         await self.hosted.stop()
+
+    async def answer(self, handler: Handler) -> dict[str, Any]:
+        """A request from api.py, answered by the hosted service as an envelope."""
+        return await self.hosted.answer(handler)
 
     async def _realtime(self, event: str, data: dict[str, Any]) -> None:
         await self.homey.api.realtime(event, data)

@@ -52,9 +52,9 @@ PLATFORMS = {"arm64": "manylinux2014_aarch64", "amd64": "manylinux2014_x86_64"}
 LAYOUT_VERSION = 1
 
 # kraken_core parts the Homey app does not ship: the REST bridge and what starts it
-# (service.py imports uvicorn and the bridge), the simulator, the CLI, and the service's
-# settings (pydantic-settings). Names at the package's top level.
-VENDOR_EXCLUDED = frozenset({"bridge", "simulator", "cli.py", "settings.py", "service.py"})
+# (serving.py imports uvicorn and the bridge), the simulator, the CLI, and the command
+# line's settings (pydantic-settings). Names at the package's top level.
+VENDOR_EXCLUDED = frozenset({"bridge", "simulator", "cli.py", "settings.py", "serving.py"})
 VENDOR_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 # name, optional [extras], == and one exact version: what "pinned" means here

@@ -69,7 +69,7 @@ class FakeHomey:
         self.settings: dict[str, Any] = dict(settings or {})
         self.realtime: list[tuple[str, Any]] = []
         self.realtime_listeners: list[Callable[[str, Any], None]] = []
-        self.homey: Homey | None = None
+        self.homey: Homey[Any] | None = None
         self._socket = FakeSocket(self._from_app)
         self._serializer = HomeySerializer()
         self._package_dir = tempfile.TemporaryDirectory(prefix="homey-app-")
@@ -80,7 +80,7 @@ class FakeHomey:
 
     # --- Homey → app -----------------------------------------------------------------
 
-    async def start(self) -> Homey:
+    async def start(self) -> Homey[Any]:
         """Import the app as Homey does (a package named ``app``) and run its on_init."""
         link = Path(self._package_dir.name) / "app"
         link.symlink_to(self.app_dir, target_is_directory=True)

@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: the repository's packages firs
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from kraken_core.clock import ScenarioClock
+from kraken_core.hosted import HostedService
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import Scenario, load_scenario
 from kraken_core.simulator.server import RunningSimulator, run_simulator
@@ -50,6 +51,14 @@ class BackendUnderTest:
         self.homey = homey
         self.simulator = simulator
         self.scenario = scenario
+
+    @property
+    def hosted(self) -> HostedService:
+        """The service inside the app (app.py's ``hosted``)."""
+        assert self.homey.homey is not None, "the app has not started"
+        hosted = getattr(self.homey.homey.app, "hosted", None)
+        assert isinstance(hosted, HostedService)
+        return hosted
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         return await self.homey.call(method, path, body)

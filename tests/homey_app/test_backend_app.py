@@ -33,11 +33,11 @@ async def backend(tmp_path: Path) -> AsyncIterator[BackendUnderTest]:
         yield b
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
+            raise AssertionError(f"{what}: not within {within} s")
         await asyncio.sleep(0.1)
 
 
@@ -61,7 +61,12 @@ async def test_before_set_up_every_request_says_what_to_do(fresh: BackendUnderTe
     shown = await fresh.call("GET", "/credentials")
     assert shown == {
         "status": 200,
-        "body": {"api_key_set": False, "account_number": None, "last_check": None, "running": False},
+        "body": {
+            "api_key_set": False,
+            "account_number": None,
+            "last_check": None,
+            "running": False,
+        },
     }
 
 
@@ -90,7 +95,8 @@ async def test_a_wrong_account_is_refused_with_octopus_reason_and_nothing_kept(
     assert "api_key" not in fresh.homey.settings  # nothing refused is kept
     assert (await fresh.call("GET", "/devices"))["status"] == 503
     last = (await fresh.call("GET", "/credentials"))["body"]["last_check"]
-    assert last["ok"] is False and last["message"].startswith("Not saved")
+    assert last["ok"] is False
+    assert last["message"].startswith("Not saved")
 
 
 async def test_accepted_credentials_start_the_bridge_and_stay_secret(
@@ -108,7 +114,8 @@ async def test_accepted_credentials_start_the_bridge_and_stay_secret(
         assert answered["status"] == 200, path
         assert SIMULATOR_API_KEY not in json.dumps(answered), path
     shown = (await fresh.call("GET", "/credentials"))["body"]
-    assert shown["api_key_set"] is True and shown["account_number"] == account
+    assert shown["api_key_set"] is True
+    assert shown["account_number"] == account
 
 
 async def test_a_dispatch_moves_the_import_price_and_is_pushed(backend: BackendUnderTest) -> None:
@@ -122,10 +129,11 @@ async def test_a_dispatch_moves_the_import_price_and_is_pushed(backend: BackendU
         return state
 
     before = await state()
-    assert before["rate_source"] == "tariff" and before["unit_rate"] > 20
+    assert before["rate_source"] == "tariff"
+    assert before["unit_rate"] > 20
 
     async def dispatching() -> bool:
-        return (await state())["rate_source"] == "smart_dispatch"
+        return bool((await state())["rate_source"] == "smart_dispatch")
 
     await eventually(dispatching, "the 23:00 dispatch on the import tariff")
     assert (await state())["unit_rate"] < before["unit_rate"]
@@ -150,13 +158,15 @@ async def test_a_refused_boost_keeps_octopus_sentence(backend: BackendUnderTest)
         view = await backend.call("GET", f"/devices/{car}")
         return bool(view["body"]["state"]["device_state"] == "SMART_CONTROL_NOT_AVAILABLE")
 
-    await eventually(unplugged, "the car unplugged at 23:12", timeout=40)
+    await eventually(unplugged, "the car unplugged at 23:12", within=40)
     refused = await backend.call("POST", f"/devices/{car}/actions/boost", {})
     assert refused["status"] == 409
     assert "not plugged in" in refused["body"]["detail"]
     unknown = await backend.call("POST", f"/devices/{car}/actions/fly", {})
     assert unknown["status"] == 400
-    assert unknown["body"]["detail"].startswith("A smart energy device cannot fly; its actions: boost")
+    assert unknown["body"]["detail"].startswith(
+        "A smart energy device cannot fly; its actions: boost"
+    )
 
 
 async def test_events_resume_after_the_last_id_seen(backend: BackendUnderTest) -> None:
@@ -164,13 +174,14 @@ async def test_events_resume_after_the_last_id_seen(backend: BackendUnderTest) -
     assert {e["type"] for e in first} == {"state", "availability"}
     seen = first[0]["id"]
     await eventually(
-        lambda: _later_than(backend, seen), "a pushed event after the first read", timeout=20
+        lambda: _later_than(backend, seen), "a pushed event after the first read", within=20
     )
     missed = (await backend.call("GET", f"/events?after={seen}"))["body"]["events"]
     pushed_ids = [d["id"] for _, d in pushed(backend) if d["id"] > seen]
     assert [e["id"] for e in missed][: len(pushed_ids)] == pushed_ids[: len(missed)]
     resync = (await backend.call("GET", "/events?after=12"))["body"]["events"]
-    assert resync[0]["type"] == "resync" and resync[1]["type"] == "state"
+    assert resync[0]["type"] == "resync"
+    assert resync[1]["type"] == "state"
 
 
 async def _later_than(backend: BackendUnderTest, seen: int) -> bool:
@@ -178,5 +189,5 @@ async def _later_than(backend: BackendUnderTest, seen: int) -> bool:
 
 
 async def test_a_path_the_manifest_does_not_declare_is_rejected(backend: BackendUnderTest) -> None:
-    with pytest.raises(LookupError, match="Not Found: GET /history.csv"):
+    with pytest.raises(LookupError, match=r"Not Found: GET /history\.csv"):
         await backend.call("GET", "/history.csv")
