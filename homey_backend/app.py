@@ -40,8 +40,8 @@ class KrakenBackendApp(App):
         self.hosted = HostedService(options, self._realtime)
         api_key, account = self._saved_credentials()
         if api_key and account:
-            await self.hosted.start(api_key, account)
-            self.log("Kraken backend started")
+            if await self.hosted.start(api_key, account):
+                self.log("Kraken backend started")
         else:
             self.log("No Octopus API key yet: waiting for the settings page")
 
@@ -84,7 +84,9 @@ class KrakenBackendApp(App):
         if check.ok:
             await self.homey.settings.set(API_KEY, api_key.strip())
             await self.homey.settings.set(ACCOUNT, account_number.strip().upper())
-            await self.hosted.start(api_key.strip(), account_number)
+            if not await self.hosted.start(api_key.strip(), account_number):
+                reason = f"Saved, but the backend could not start: {self.hosted.start_error}."
+                return CredentialCheck(False, reason, check.checks)
         return check
 
 

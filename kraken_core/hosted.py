@@ -110,8 +110,8 @@ async def check_credentials(
     if len(api_key) < MIN_KEY_LENGTH or any(c.isspace() for c in api_key):
         return CredentialCheck(
             False,
-            "Not saved: that is not an Octopus API key. Copy the whole key (it starts sk_live_) from "
-            "Personal details → API access on your Octopus dashboard.",
+            "Not saved: that is not an Octopus API key. Copy the whole key (it starts "
+            "sk_live_) from Personal details → API access on your Octopus dashboard.",
         )
     if not ACCOUNT_NUMBER.fullmatch(account_number):
         return CredentialCheck(
@@ -151,40 +151,50 @@ class HostedService:
         self._stack: contextlib.AsyncExitStack | None = None
         self._service: Service | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.start_error: str | None = None
 
     @property
     def service(self) -> Service | None:
         return self._service
 
-    async def start(self, api_key: str, account_number: str) -> None:
+    async def start(self, api_key: str, account_number: str) -> bool:
         """Open the service (stopping one already running), read Kraken once so the
-        devices exist, then poll and push events until :meth:`stop`."""
+        devices exist, then poll and push events until :meth:`stop`. False when it could
+        not start (its data folder, say): every request then says why."""
         await self.stop()
         install_secret_filter([api_key])
-        self.options.data_dir.mkdir(parents=True, exist_ok=True)
+        self.start_error = None
         stack = contextlib.AsyncExitStack()
-        service = await stack.enter_async_context(
-            open_service(
-                clock=self.clock,
-                api_key=api_key,
-                account_number=account_number.strip().upper(),
-                graphql_url=self.options.graphql_url,
-                rest_url=self.options.rest_url,
-                data_dir=self.options.data_dir,
-                id_clock=SystemClock(),  # event ids keep rising across restarts
-                settings_summary={
-                    "account_number": mask_account(account_number),
-                    "host": "homey",
-                    "graphql_url": self.options.graphql_url,
-                },
+        try:
+            self.options.data_dir.mkdir(parents=True, exist_ok=True)
+            service = await stack.enter_async_context(
+                open_service(
+                    clock=self.clock,
+                    api_key=api_key,
+                    account_number=account_number.strip().upper(),
+                    graphql_url=self.options.graphql_url,
+                    rest_url=self.options.rest_url,
+                    data_dir=self.options.data_dir,
+                    id_clock=SystemClock(),  # event ids keep rising across restarts
+                    settings_summary={
+                        "account_number": mask_account(account_number),
+                        "host": "homey",
+                        "graphql_url": self.options.graphql_url,
+                    },
+                )
             )
-        )
+            await service.engine.run_due()  # devices exist before the first request
+        except Exception as exc:
+            log.exception("the Kraken backend could not start")
+            self.start_error = f"{type(exc).__name__}: {exc}"
+            await stack.aclose()
+            return False
         self._stack, self._service = stack, service
-        await service.engine.run_due()  # devices exist before the first request
         self._tasks = [
             asyncio.create_task(service.engine.run_forever(), name="engine"),
             asyncio.create_task(self._forward(service), name="realtime"),
         ]
+        return True
 
     async def stop(self) -> None:
         service, stack, tasks = self._service, self._stack, self._tasks
@@ -222,11 +232,19 @@ class HostedService:
         except Exception:  # the host's push failing must not stop the stream
             log.exception("could not push a %s event to Homey", event.type)
 
+    def _why_not_running(self) -> str:
+        if self.start_error is None:
+            return NOT_SET_UP
+        return (
+            f"The Kraken Backend could not start ({self.start_error}). Restart the app; if "
+            "this stays, send its log to support."
+        )
+
     async def answer(self, handler: Handler) -> dict[str, Any]:
         """``handler``'s answer as an envelope; a refusal keeps its status and sentence."""
         try:
             if self._service is None:
-                raise Refusal(503, NOT_SET_UP)
+                raise Refusal(503, self._why_not_running())
             value = handler(self._service.backend)
             if inspect.isawaitable(value):
                 value = await value

@@ -118,6 +118,18 @@ async def test_accepted_credentials_start_the_bridge_and_stay_secret(
     assert shown["account_number"] == account
 
 
+async def test_a_backend_that_cannot_start_says_why(tmp_path: Path) -> None:
+    blocked = tmp_path / "userdata"
+    blocked.write_text("a file where the data folder should be")
+    async with running_backend(DISPATCH_2300, speed=SPEED, data_dir=blocked, set_up=False) as b:
+        answer = await b.set_up()
+        assert answer["status"] == 422
+        assert answer["body"]["detail"].startswith("Saved, but the backend could not start")
+        devices = await b.call("GET", "/devices")
+        assert devices["status"] == 503
+        assert "could not start (FileExistsError" in devices["body"]["detail"]
+
+
 async def test_a_dispatch_moves_the_import_price_and_is_pushed(backend: BackendUnderTest) -> None:
     devices = (await backend.call("GET", "/devices"))["body"]
     tariff = device_id(devices, "import_tariff")
