@@ -25,7 +25,7 @@ from typing import Any
 
 from kraken_core.api.answers import Answer, Refusal, event_json
 from kraken_core.api.backend import Backend
-from kraken_core.api.events import BridgeEvent
+from kraken_core.api.events import BridgeEvent, Subscription
 from kraken_core.clock import Clock, ScenarioClock, SystemClock
 from kraken_core.doctor import Check, run_doctor
 from kraken_core.kraken.client import OCTOPUS_GRAPHQL_URL, OCTOPUS_REST_URL
@@ -190,9 +190,10 @@ class HostedService:
             await stack.aclose()
             return False
         self._stack, self._service = stack, service
+        first = service.backend.events.subscribe()  # before the engine can publish again
         self._tasks = [
+            asyncio.create_task(self._forward(service, first), name="realtime"),
             asyncio.create_task(service.engine.run_forever(), name="engine"),
-            asyncio.create_task(self._forward(service), name="realtime"),
         ]
         return True
 
@@ -210,20 +211,24 @@ class HostedService:
         if stack is not None:
             await stack.aclose()
 
-    async def _forward(self, service: Service) -> None:
+    async def _forward(
+        self, service: Service, first: tuple[Subscription, Callable[[], None]]
+    ) -> None:
         """Every event to the host, in order; a host that falls 1,000 events behind is
         sent a ``resync`` and catches up with ``GET /events?after=``."""
         bus = service.backend.events
-        while not bus.closed:
-            subscription, unsubscribe = bus.subscribe()
+        subscription, unsubscribe = first
+        while True:
             try:
                 while (event := await subscription.next()) is not None:
                     await self._send(event)
             finally:
                 unsubscribe()
-            if subscription.overflowed:
-                reason = "the Homey app fell behind; ask for events after the last one seen"
-                await self._send(BridgeEvent(bus.last_id, "resync", {"reason": reason}))
+            if not subscription.overflowed:
+                return  # the bus closed: the service is stopping
+            reason = "the Homey app fell behind; ask for events after the last one seen"
+            await self._send(BridgeEvent(bus.last_id, "resync", {"reason": reason}))
+            subscription, unsubscribe = bus.subscribe()
 
     async def _send(self, event: BridgeEvent) -> None:
         body = event_json(event)

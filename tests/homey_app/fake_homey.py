@@ -38,8 +38,11 @@ class FakeSocket(Socket):
     def __init__(self, answer: Callable[[str, str, Any], Any]) -> None:
         super().__init__()
         self._answer = answer
+        self.realtime_gate: asyncio.Event | None = None  # set: a busy Homey holds pushes
 
     async def send(self, message: dict[str, Any], callback: Reply | None = None) -> None:
+        if self.realtime_gate is not None and message.get("event") == "realtime":
+            await self.realtime_gate.wait()
         try:
             result = self._answer(message["uri"], message["event"], message.get("data"))
         except Exception as exc:  # Homey answers an unknown request with an error
@@ -107,6 +110,12 @@ class FakeHomey:
             await self.homey.app.on_uninit()
         sys.path.remove(self._package_dir.name)
         self._package_dir.cleanup()
+
+    def hold_realtime(self) -> asyncio.Event:
+        """Homey busy: pushes wait until the returned event is set."""
+        gate = asyncio.Event()
+        self._socket.realtime_gate = gate
+        return gate
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         """What another app's ``getApiApp(id).<method>(path, body)`` resolves to; raises

@@ -200,6 +200,27 @@ async def _later_than(backend: BackendUnderTest, seen: int) -> bool:
     return any(data["id"] > seen for _, data in pushed(backend))
 
 
+async def test_a_homey_that_falls_behind_is_told_to_resync(backend: BackendUnderTest) -> None:
+    service = backend.hosted.service
+    assert service is not None
+    bus = service.backend.events
+    gate = backend.homey.hold_realtime()
+    for n in range(1_100):  # more than a subscriber may have queued (1,000)
+        bus.publish("trigger", {"device_id": "test", "card": "test", "tokens": {"n": n}})
+    gate.set()
+
+    async def resynced() -> bool:
+        return any(event == "resync" for event, _ in pushed(backend))
+
+    await eventually(resynced, "a resync pushed after the overflow", within=10)
+    after = bus.publish("trigger", {"device_id": "test", "card": "after", "tokens": {}})
+
+    async def flowing() -> bool:
+        return any(data["id"] == after.id for _, data in pushed(backend))
+
+    await eventually(flowing, "pushes flowing again after the resync", within=10)
+
+
 async def test_a_path_the_manifest_does_not_declare_is_rejected(backend: BackendUnderTest) -> None:
     with pytest.raises(LookupError, match=r"Not Found: GET /history\.csv"):
         await backend.call("GET", "/history.csv")
