@@ -24,7 +24,8 @@ from kraken_core.doctor import run_doctor
 from kraken_core.engine.history import HistorySettings
 from kraken_core.engine.settings import EngineSettings
 from kraken_core.redaction import install_secret_filter, mask_account
-from kraken_core.service import Service, open_service, serve_bridge
+from kraken_core.service import Service, open_service
+from kraken_core.serving import serve_bridge
 from kraken_core.settings import (
     BridgeSettings,
     SettingsError,

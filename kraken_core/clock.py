@@ -49,15 +49,21 @@ class ScenarioClock:
     """Scenario time that runs with the wall clock, ``speed`` times faster.
 
     The demo starts at the scenario's ``start`` and lets its day unfold; a speed of 60
-    shows a simulated hour every real minute.
+    shows a simulated hour every real minute. ``began_at`` (default: now) is the wall
+    time at which scenario time was ``start``: two clocks given the same three values
+    agree, so a simulator and a service built apart share one scenario time.
     """
 
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+    def __init__(
+        self, start: datetime, speed: float = 1.0, *, began_at: datetime | None = None
+    ) -> None:
         if speed <= 0:
             raise ValueError(f"clock speed must be positive, got {speed}")
         self._start = _require_aware(start)
         self._speed = speed
         self._origin = time.monotonic()
+        if began_at is not None:
+            self._origin -= (datetime.now(UTC) - _require_aware(began_at)).total_seconds()
 
     def now(self) -> datetime:
         elapsed = (time.monotonic() - self._origin) * self._speed

@@ -1,25 +1,19 @@
-"""The composition root: assembles the Kraken client, store, engine, backend and the REST
-bridge in front of it. The one module besides the CLI that knows the engine's parts."""
+"""The composition root: assembles the Kraken client, store, engine and backend. The one
+module besides the CLI and the front doors' start-up (:mod:`kraken_core.serving`, the
+Homey app) that knows the engine's parts. It imports no web server: the Homey Python app
+runs it without FastAPI or uvicorn."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import uvicorn
-
 from kraken_core.api.events import EventBus, to_json_value
 from kraken_core.api.models import DEVICE_KINDS
-from kraken_core.bridge.app import create_app
-from kraken_core.bridge.mdns import advertised
-from kraken_core.bridge.metrics import render_metrics
-from kraken_core.bridge.server import server_config
 from kraken_core.clock import Clock
 from kraken_core.engine.backend import EngineBackend
 from kraken_core.engine.engine import Engine
@@ -102,57 +96,3 @@ async def open_service(
             yield Service(client, engine, backend, store, clock)
     finally:
         await store.close()
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted connections when the
-    # listening socket says it is TCP, and without it every answer waits ~40 ms for an ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock
-
-
-async def serve_bridge(
-    service: Service,
-    *,
-    token: str,
-    host: str,
-    port: int,
-    on_ready: Callable[[str], None],
-    mdns: bool = False,
-) -> None:
-    """Poll and serve until SIGINT/SIGTERM; open event streams end at once on shutdown."""
-    backend = service.backend
-
-    def metrics() -> str:
-        return render_metrics(backend.devices(), backend.budget())
-
-    app = create_app(backend, token, metrics=metrics)
-    sock = bind_socket(host, port)
-    bound_port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(app))
-    await service.engine.run_due()  # devices exist before the first client asks
-    engine_task = asyncio.create_task(service.engine.run_forever(), name="engine")
-    server_task = asyncio.create_task(server.serve(sockets=[sock]), name="http")
-    # uvicorn offers flags, not events, for "started" and "should exit".
-    while not server.started and not server_task.done():  # noqa: ASYNC110
-        await asyncio.sleep(0.02)
-    shown_host = f"[{host}]" if ":" in host else host
-    on_ready(f"http://{shown_host}:{bound_port}")
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            if mdns:
-                await stack.enter_async_context(advertised(host, bound_port))
-            while not server.should_exit and not server_task.done() and not engine_task.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-    finally:
-        backend.events.close()
-        server.should_exit = True
-        engine_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await engine_task
-        await server_task

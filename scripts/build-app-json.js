@@ -18,8 +18,9 @@
  *   widgets/<id>/widget.compose.json            dashboard widgets (id added, settings [] by default)
  * In driver files, {{driverId}}, {{driverPath}} and {{driverAssetsPath}} are replaced.
  *
- * Usage: node scripts/build-app-json.js [--check]
- *   --check  exit 1 when the committed app.json differs from what would be built
+ * Usage: node scripts/build-app-json.js [--check] [app folder ...]
+ *   --check     exit 1 when a committed app.json differs from what would be built
+ *   app folder  relative to the repository; default: every app (APPS)
  */
 
 const fs = require('fs');
@@ -27,6 +28,9 @@ const path = require('path');
 
 const FLOW_TYPES = ['triggers', 'conditions', 'actions'];
 const COMMENT = 'This file is generated. Edit .homeycompose/ and drivers/*/driver.compose.json, then run npm run build:manifest';
+const COMMENT_NO_DRIVERS = 'This file is generated. Edit .homeycompose/, then run npm run build:manifest';
+// The Homey apps in this repository: the Node app at the root and the bridge as a Python app.
+const APPS = ['.', 'homey_backend'];
 
 function readJson(file) {
   try {
@@ -109,7 +113,8 @@ function buildAppJson(root) {
   }
 
   const driversDir = path.join(root, 'drivers');
-  const driverIds = fs.readdirSync(driversDir)
+  const hasDrivers = fs.existsSync(driversDir);
+  const driverIds = (hasDrivers ? fs.readdirSync(driversDir) : [])
     .filter(id => fs.existsSync(path.join(driversDir, id, 'driver.compose.json')))
     .sort();
   const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
@@ -117,10 +122,10 @@ function buildAppJson(root) {
   const discovery = Object.fromEntries(readJsonDir(path.join(composeDir, 'discovery')));
   const widgets = buildWidgets(root);
 
-  const result = { _comment: COMMENT, ...app };
+  const result = { _comment: hasDrivers ? COMMENT : COMMENT_NO_DRIVERS, ...app };
   const usedFlow = Object.fromEntries(FLOW_TYPES.filter(t => flow[t].length).map(t => [t, flow[t]]));
   if (Object.keys(usedFlow).length) result.flow = usedFlow;
-  result.drivers = drivers;
+  if (hasDrivers) result.drivers = drivers;
   if (Object.keys(capabilities).length) result.capabilities = capabilities;
   if (Object.keys(discovery).length) result.discovery = discovery;
   if (Object.keys(widgets).length) result.widgets = widgets;
@@ -128,23 +133,34 @@ function buildAppJson(root) {
 }
 
 function main() {
-  const root = path.resolve(__dirname, '..');
-  const target = path.join(root, 'app.json');
-  const built = buildAppJson(root);
-  if (process.argv.includes('--check')) {
-    const committed = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
-    if (committed !== built) {
-      console.error('app.json is out of date with .homeycompose/ and drivers/*/driver.compose.json.');
-      console.error('Run: npm run build:manifest');
-      process.exit(1);
+  const repo = path.resolve(__dirname, '..');
+  const check = process.argv.includes('--check');
+  const folders = process.argv.slice(2).filter(arg => !arg.startsWith('--'));
+  let stale = 0;
+  for (const folder of folders.length ? folders : APPS) {
+    const root = path.resolve(repo, folder);
+    const target = path.join(root, 'app.json');
+    const shown = path.relative(repo, target);
+    const built = buildAppJson(root);
+    if (check) {
+      const committed = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
+      if (committed === built) {
+        console.log(`${shown} matches its compose sources`);
+      } else {
+        console.error(`${shown} is out of date with its .homeycompose/ (and drivers/*/driver.compose.json).`);
+        stale++;
+      }
+      continue;
     }
-    console.log('app.json matches its compose sources');
-    return;
+    fs.writeFileSync(target, built);
+    console.log(`wrote ${shown}`);
   }
-  fs.writeFileSync(target, built);
-  console.log('wrote app.json');
+  if (stale) {
+    console.error('Run: npm run build:manifest');
+    process.exit(1);
+  }
 }
 
 if (require.main === module) main();
 
-module.exports = { buildAppJson };
+module.exports = { buildAppJson, APPS };

@@ -96,6 +96,32 @@ const GLYPHS = {
   ],
 };
 
+// The Python app (homey_backend/): the app's ring and bolt, smaller and up to the left, and
+// a chip down to the right, for "the bridge running on the Homey". The chip keeps clear of
+// the ring, so no hole has to cut through two shapes (the SVG cuts a hole from one path).
+const chip = (x, y, size) => {
+  const pin = size * 0.14;
+  const reach = size * 0.2;
+  const at = [0.3, 0.7].map(t => t * size - pin / 2);
+  return [
+    { type: 'rect', x, y, w: size, h: size, r: size * 0.14 },
+    { type: 'rect', x: x + size * 0.27, y: y + size * 0.27, w: size * 0.46, h: size * 0.46, r: size * 0.06, hole: true },
+    ...at.flatMap(d => [
+      { type: 'rect', x: x - reach, y: y + d, w: reach + 1, h: pin, r: pin / 3 },
+      { type: 'rect', x: x + size - 1, y: y + d, w: reach + 1, h: pin, r: pin / 3 },
+      { type: 'rect', x: x + d, y: y - reach, w: pin, h: reach + 1, r: pin / 3 },
+      { type: 'rect', x: x + d, y: y + size - 1, w: pin, h: reach + 1, r: pin / 3 },
+    ]),
+  ];
+};
+
+GLYPHS.backend_app = [
+  { type: 'circle', cx: 40, cy: 40, r: 37 },
+  { type: 'circle', cx: 40, cy: 40, r: 30.5, hole: true },
+  bolt(-10, -10, 0.58),
+  ...chip(72, 72, 22),
+];
+
 // Capability icons (assets/capabilities/<name>.svg): one glyph per idea, reused by
 // the custom capabilities that show it.
 const ring = (cx, cy, r, w) => [
@@ -358,14 +384,20 @@ function svgIcon(glyph) {
 
 // ---------------------------------------------------------------- scenes
 
-function appImage(width, height) {
+// Each app's image: which of its glyph's shapes are drawn in which colour.
+const APP_IMAGES = {
+  app: { glyph: GLYPHS.app, parts: [[0, 2, WHITE], [2, 3, ACCENT]] },
+  backend_app: { glyph: GLYPHS.backend_app, parts: [[0, 2, WHITE], [2, 3, ACCENT], [3, undefined, WHITE]] },
+};
+
+function appImage(width, height, id = 'app') {
   const size = height * 0.62;
   const box = { x: (width - size) / 2, y: (height - size) / 2, size };
   const halo = { x: (width - size * 1.5) / 2, y: (height - size * 1.5) / 2, size: size * 1.5 };
+  const { glyph, parts } = APP_IMAGES[id];
   return render(width, height, BRAND, [
     { glyph: [{ type: 'circle', cx: 50, cy: 50, r: 50 }], color: WHITE, opacity: 0.06, box: halo },
-    { glyph: GLYPHS.app.slice(0, 2), color: WHITE, box },
-    { glyph: [GLYPHS.app[2]], color: ACCENT, box },
+    ...parts.map(([from, to, color]) => ({ glyph: glyph.slice(from, to), color, box })),
   ]);
 }
 
@@ -444,10 +476,13 @@ function widgetPreview(id, theme) {
 function outputs() {
   const files = [];
   const appSizes = { small: [250, 175], large: [500, 350], xlarge: [1000, 700] };
-  for (const [name, [w, h]] of Object.entries(appSizes)) {
-    files.push([`assets/images/${name}.png`, () => encodePng(w, h, appImage(w, h))]);
+  // app folder → glyph: the Node app at the root, the bridge as a Python app in homey_backend/
+  for (const [folder, id] of [['', 'app'], ['homey_backend/', 'backend_app']]) {
+    for (const [name, [w, h]] of Object.entries(appSizes)) {
+      files.push([`${folder}assets/images/${name}.png`, () => encodePng(w, h, appImage(w, h, id))]);
+    }
+    files.push([`${folder}assets/icon.svg`, () => Buffer.from(svgIcon(GLYPHS[id]))]);
   }
-  files.push(['assets/icon.svg', () => Buffer.from(svgIcon(GLYPHS.app))]);
 
   const driverSizes = { small: 75, large: 500, xlarge: 1000 };
   for (const id of ['import_tariff', 'export_tariff', 'energy_account', 'smart_energy_device', 'gas_tariff', 'gas_meter']) {

@@ -5,6 +5,8 @@ before it spreads."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,8 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "doctor": {"clock", "kraken"},
     "redaction": set(),
 }
-# The composition root and the CLI may know every part.
-ROOTS = {"service", "cli"}
+# The composition root, the front doors' start-up (REST, the Homey app) and the CLI may
+# know every part.
+ROOTS = {"service", "serving", "hosted", "cli"}
 
 
 def module_name(path: Path) -> str:
@@ -94,3 +97,21 @@ def test_no_function_is_longer_than_a_screen(path: Path) -> None:
         and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert long == [], f"{module_name(path)}: split {long}"
+
+
+def test_the_service_runs_without_a_web_server() -> None:
+    """The Homey Python app ships kraken_core without bridge/, simulator/ and the CLI, and
+    without FastAPI, uvicorn, zeroconf or pydantic-settings: importing what it runs must
+    not reach for any of them."""
+    code = (
+        "import sys\n"
+        "import kraken_core.service, kraken_core.doctor, kraken_core.redaction\n"
+        "import kraken_core.api.answers, kraken_core.hosted\n"
+        "banned = ('fastapi', 'uvicorn', 'starlette', 'zeroconf', 'pydantic_settings',\n"
+        "          'kraken_core.bridge', 'kraken_core.simulator', 'kraken_core.cli')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(banned)))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.strip() == "[]"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -15,17 +14,17 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from kraken_core import __version__
+from kraken_core.api import answers
+from kraken_core.api.answers import FIRST_DAY, LAST_DAY, Refusal, bad_request, parse_day
 from kraken_core.api.backend import Backend
-from kraken_core.api.events import BridgeEvent, to_json_value
+from kraken_core.api.events import BridgeEvent
 from kraken_core.api.models import DeviceSummary, DeviceView, Health, Stats, readable
 from kraken_core.bridge.access import HeadAsGet, TokenOrSession, refuse
 from kraken_core.bridge.control import control_routes
 from kraken_core.bridge.deps import BackendDep
 from kraken_core.bridge.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from kraken_core.bridge.params import FIRST_DAY, LAST_DAY, bad_request, parse_day
 from kraken_core.bridge.session import Sessions
 from kraken_core.bridge.web import include_web_routes
-from kraken_core.domain.efficiency import PERIODS
 from kraken_core.domain.timeline import local_day_bounds
 
 MetricsSource = Callable[[], str]
@@ -33,8 +32,6 @@ MAX_HISTORY_SPAN = timedelta(days=366)
 # Every body the API takes (an action, the settings, the login form) is a few hundred
 # bytes; the limit is counted while reading, whatever Content-Length says.
 MAX_BODY_BYTES = 64 * 1024
-# An event id is a run's start in microseconds plus a count: 16 or 17 digits for ages.
-EVENT_ID = re.compile(r"[0-9]{1,20}")
 
 
 def _sse(event: BridgeEvent) -> ServerSentEvent:
@@ -71,6 +68,10 @@ def create_app(backend: Backend, token: str, metrics: MetricsSource | None = Non
             status_code=500,
         )
 
+    @app.exception_handler(Refusal)
+    async def refused(_: Request, exc: Refusal) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": readable(exc)}, status_code=422)
@@ -88,29 +89,23 @@ routes = APIRouter()
 
 @open_routes.get("/api/v1/health")
 async def get_health(backend: BackendDep) -> Health:
-    return backend.health()
+    return answers.health(backend)
 
 
 @routes.get("/api/v1/diagnostics")
 async def get_diagnostics(backend: BackendDep) -> dict[str, object]:
     """Safe to paste into a support thread: no API key, no token."""
-    return backend.diagnostics()
+    return answers.diagnostics(backend)
 
 
 @routes.get("/api/v1/devices")
 async def list_devices(backend: BackendDep) -> list[DeviceSummary]:
-    return [DeviceSummary(id=view.id, kind=view.kind, name=view.name) for view in backend.devices()]
+    return answers.devices(backend)
 
 
 @routes.get("/api/v1/devices/{device_id}")
 async def get_device(device_id: str, backend: BackendDep) -> DeviceView:
-    view = backend.device(device_id)
-    if view is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"No device {device_id!r} on this bridge; GET /api/v1/devices lists them.",
-        )
-    return view
+    return answers.device(backend, device_id)
 
 
 @routes.get("/api/v1/events", response_class=EventSourceResponse)
@@ -120,23 +115,10 @@ async def events(
 ) -> AsyncIterator[ServerSentEvent]:
     """Every change as it happens; a client resuming with ``Last-Event-ID`` gets what it
     missed, or a ``resync`` and every device's whole state."""
-    bus = backend.events
-    subscription, unsubscribe = bus.subscribe()
+    subscription, unsubscribe = backend.events.subscribe()
     try:
-        resume = _parse_event_id(last_event_id)
-        missed = bus.since(resume) if resume is not None else None
-        if missed is not None:
-            for missed_event in missed:
-                yield _sse(missed_event)
-        else:
-            if last_event_id is not None:  # an id we cannot resume from, or not an id at all
-                yield ServerSentEvent(
-                    id=str(bus.last_id),
-                    event="resync",
-                    data={"reason": "events since the last one seen are no longer kept"},
-                )
-            for full_event in _full_state(backend):
-                yield full_event
+        for first in answers.events_after(backend, last_event_id):
+            yield _sse(first)
         while (event := await subscription.next()) is not None:
             yield _sse(event)
     finally:
@@ -150,11 +132,7 @@ async def get_stats(
     date_: Annotated[str | None, Query(alias="date")] = None,
 ) -> Stats:
     """Tariff efficiency of a day, a calendar month or the 12 months up to a day."""
-    known = next((p for p in PERIODS if p == period), None)
-    if known is None:
-        raise bad_request(f"period={period!r} is not known: use day, month or 12m")
-    day = backend.today() if date_ is None else parse_day(date_, "date", month=True)
-    return await backend.stats(known, day)
+    return await answers.stats(backend, period, date_)
 
 
 @routes.get("/api/v1/history.csv")
@@ -201,40 +179,3 @@ def _parse_bound(text: str, name: str, *, end: bool) -> datetime:
     if not FIRST_DAY <= when.date() <= LAST_DAY:
         raise bad_request(f"{name}={text!r} is not between 2000 and 2099")
     return when
-
-
-def _parse_event_id(value: str | None) -> int | None:
-    """Plain ASCII digits of a sane length, else None (the client is told to resync)."""
-    if value is None or not EVENT_ID.fullmatch(value.strip()):
-        return None
-    return int(value.strip())
-
-
-def _full_state(backend: Backend) -> list[ServerSentEvent]:
-    """A fresh client's first events: every device's whole state and availability."""
-    last = str(backend.events.last_id)
-    out: list[ServerSentEvent] = []
-    for record in backend.devices():
-        out.append(
-            ServerSentEvent(
-                id=last,
-                event="state",
-                data={
-                    "device_id": record.id,
-                    "state": record.state,
-                    "updated_at": to_json_value(record.updated_at),
-                },
-            )
-        )
-        out.append(
-            ServerSentEvent(
-                id=last,
-                event="availability",
-                data={
-                    "device_id": record.id,
-                    "available": record.available,
-                    "reason": record.unavailable_reason,
-                },
-            )
-        )
-    return out

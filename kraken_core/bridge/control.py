@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
-from kraken_core.api.models import ActionError, Budget, SettingsView, UserSettings
+from kraken_core.api import answers
+from kraken_core.api.models import Budget, SettingsView, UserSettings
 from kraken_core.bridge.deps import BackendDep
 
 control_routes = APIRouter()
@@ -22,28 +23,21 @@ async def act(
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> JSONResponse:
     """Boost, refresh dispatches, hints, charge target, cheapest window (see docs)."""
-    try:
-        result = await backend.perform(device_id, action, body)
-    except ActionError as exc:
-        headers = {}
-        if exc.retry_at is not None:
-            wait = (exc.retry_at - backend.now()).total_seconds()
-            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
-        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
-    return JSONResponse(result.body, status_code=result.status)
+    answer = await answers.act(backend, device_id, action, body)
+    return JSONResponse(answer.body, status_code=answer.status)
 
 
 @control_routes.get("/api/v1/settings")
 async def get_settings(backend: BackendDep) -> SettingsView:
-    return backend.settings()
+    return answers.settings(backend)
 
 
 @control_routes.put("/api/v1/settings")
 async def put_settings(given: UserSettings, backend: BackendDep) -> SettingsView:
-    return backend.update_settings(given)
+    return answers.put_settings(backend, given)
 
 
 @control_routes.get("/api/v1/budget")
 async def get_budget(backend: BackendDep) -> Budget:
     """Kraken requests made and still allowed, and when each data kind is next read."""
-    return backend.budget()
+    return answers.budget(backend)

@@ -14,9 +14,9 @@ from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from kraken_core.api import answers
 from kraken_core.api.models import StatsSeries, Timeline
 from kraken_core.bridge.deps import BackendDep, sessions_of, token_of
-from kraken_core.bridge.params import bad_request, parse_day
 from kraken_core.bridge.session import COOKIE_MAX_AGE_S, COOKIE_NAME, token_matches
 
 HERE = Path(__file__).parent
@@ -102,8 +102,7 @@ async def get_timeline(
     backend: BackendDep, date_: Annotated[str | None, Query(alias="date")] = None
 ) -> Timeline:
     """A London day's slots (import price, quadrant, export price) and dispatch."""
-    day = backend.today() if date_ is None else parse_day(date_, "date")
-    return backend.timeline(day)
+    return answers.timeline(backend, date_)
 
 
 @view_routes.get("/api/v1/stats/series")
@@ -111,7 +110,4 @@ async def get_stats_series(
     backend: BackendDep, by: str = "day", to: str | None = None
 ) -> StatsSeries:
     """Efficiency of each of the 30 days, or of each of the 12 months, up to ``to``."""
-    if by not in ("day", "month"):
-        raise bad_request(f"by={by!r} is not known: use day or month")
-    last = backend.today() if to is None else parse_day(to, "to")
-    return await backend.stats_series("day" if by == "day" else "month", last)
+    return await answers.stats_series(backend, by, to)
