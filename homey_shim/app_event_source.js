@@ -14,8 +14,9 @@
  *   - when the app comes back: its 'install' event, a push while it was down, or the
  *     next attempt after a failure (waits of 1 s, 2 s, 4 s … as EventStream),
  *   - after any call that Homey could not deliver (AppApiClient.onUnreachable),
- *   - when a push skips an id (a push was lost), and every pollIntervalMs otherwise,
- *     which also notices an app that stopped without a word.
+ *   - when a push skips an id (a push was lost) or is a resync (the app's way to say
+ *     pushes were dropped), and every pollIntervalMs otherwise, which also notices an
+ *     app that stopped without a word.
  * Pushes that arrive while a read is under way wait for it; then, and from then on,
  * a push whose id is not above the last one seen is dropped. So no event is lost or
  * handed over twice across an outage.
@@ -157,6 +158,12 @@ class AppEventSource {
 
   /** A push after the read: dropped when seen already, a read when one was missed. */
   _takePush(type, id, data) {
+    if (type === 'resync') {
+      // Pushed, a resync says "you fell behind: read what came after the last one
+      // seen"; that read hands over what was missed (or the app's own resync).
+      this._readNow();
+      return;
+    }
     const eventId = toEventId(id);
     if (eventId !== null && this.lastEventId !== null) {
       if (eventId <= this.lastEventId) {

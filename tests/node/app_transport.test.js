@@ -116,6 +116,21 @@ test('pushes are handed over once each: replays dropped, a lost push read back, 
   assert.ok(runtime.app.bridge._stream.droppedEvents >= 2, 'the replays were dropped');
 });
 
+test('a pushed resync (the app dropped pushes to a slow Homey) is a read: each dropped trigger fires once', async t => {
+  const { backend, runtime, add } = await setup(t);
+  const car = await add(CAR);
+  await waitFor(() => car.getAvailable() && car.getCapabilityValue('boosting') === false, { what: 'up' });
+  const seen = triggerBoost(backend);
+  await waitFor(() => boostsStarted(runtime, car).length === 1, { what: 'the first trigger' });
+  const dropped = triggerBoost(backend, { lost: true }); // the next id: a resync pushed with it must not hide it
+  assert.equal(dropped, seen + 1);
+  backend.apiApp.realtime('resync', { id: dropped, data: { reason: 'the Homey app fell behind' } });
+  await waitFor(() => boostsStarted(runtime, car).length === 2, { what: 'the dropped trigger, read back' });
+  assert.equal(backend.eventReads().at(-1), `/events?after=${seen}`);
+  await new Promise(resolve => setTimeout(resolve, 100));
+  assert.equal(boostsStarted(runtime, car).length, 2);
+});
+
 test('the app stops and comes back: unavailable in words, then every missed trigger once', async t => {
   const { backend, runtime, add } = await setup(t);
   const car = await add(CAR);

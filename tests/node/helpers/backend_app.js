@@ -153,7 +153,7 @@ async function startBackendApp({ scenario, speed = 20, dataDir: givenDataDir, st
   const startProcess = async () => {
     child = spawn(HOMEY_PYTHON, [HARNESS, '--scenario', scenario, '--speed', String(speed), '--data-dir', dataDir], {
       cwd: REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'], // the harness stops when its stdin closes
     });
     const started = child;
     started.stderr.on('data', chunk => { log += chunk; });
