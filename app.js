@@ -105,8 +105,13 @@ class KrakenBridgeApp extends Homey.App {
    * Homey, and which way this app reaches its bridge now ('http', 'homey-app' or null).
    */
   async bridgeChoices() {
-    const client = new AppApiClient({ apiApp: this._backendApiApp(), timers: this.homey });
-    return { backendInstalled: (await client.installed()) === true, current: this.bridge.transport };
+    let backendInstalled = false;
+    try {
+      backendInstalled = (await new AppApiClient({ apiApp: this._backendApiApp(), timers: this.homey }).installed()) === true;
+    } catch (err) {
+      this.log(`cannot ask Homey about the Kraken Backend app: ${err.message}`);
+    }
+    return { backendInstalled, current: this.bridge.transport };
   }
 
   _backendApiApp() {

@@ -23,10 +23,11 @@
  * (AppApiClient and AppEventSource, which hands over the same events).
  *
  * No trigger lost or fired twice across a reconnect: the stream resumes with
- * Last-Event-ID (the app-API source with GET /events?after=), so the bridge replays what was missed; a trigger whose id is not above
- * the highest one handled is dropped; a resync (the bridge lost track, e.g. it restarted)
- * starts the count again from its id, and the states re-read after it are compared with
- * the cached ones, so changes made meanwhile still count as changes.
+ * Last-Event-ID (the app-API source reads GET /events?after=), so the bridge replays what
+ * was missed; a trigger whose id is not above the highest one handled is dropped; a
+ * resync (the bridge lost track, e.g. it restarted) starts the count again from its id,
+ * and the states re-read after it are compared with the cached ones, so changes made
+ * meanwhile still count as changes.
  */
 
 const { BridgeClient } = require('./bridge_client');
