@@ -12,6 +12,8 @@
  *   .homeycompose/flow/<type>/<id>.json         app flow cards
  *   .homeycompose/drivers/templates/<id>.json   driver templates ("$extends")
  *   .homeycompose/discovery/<id>.json           discovery strategies
+ *   .homeycompose/drivers/{pair,repair}/<template>/index.html
+ *                                               a view a driver names with "$template"
  *   drivers/<id>/driver.compose.json            driver manifest
  *   drivers/<id>/driver.settings.compose.json   driver settings (array)
  *   drivers/<id>/driver.flow.compose.json       device flow cards (device arg added)
@@ -19,7 +21,8 @@
  * In driver files, {{driverId}}, {{driverPath}} and {{driverAssetsPath}} are replaced.
  *
  * Usage: node scripts/build-app-json.js [--check] [app folder ...]
- *   --check     exit 1 when a committed app.json differs from what would be built
+ *   --check     exit 1 when a committed app.json differs from what would be built (the
+ *               templated pair and repair views are written either way: build output)
  *   app folder  relative to the repository; default: every app (APPS)
  */
 
@@ -54,6 +57,34 @@ function fillDriverPlaceholders(value, driverId) {
     .replaceAll('{{driverPath}}', `/drivers/${driverId}`)
     .replaceAll('{{driverAssetsPath}}', `/drivers/${driverId}/assets`);
   return JSON.parse(text);
+}
+
+/**
+ * Writes drivers/<id>/{pair,repair}/<viewId>.html for each view with "$template", from
+ * .homeycompose/drivers/{pair,repair}/<template>/index.html, as the CLI's compose does
+ * ({{assets}} becomes "<viewId>.assets"). The copies are build output, not committed.
+ */
+function writeTemplateViews(root, driver) {
+  for (const kind of ['pair', 'repair']) {
+    for (const view of driver[kind] || []) {
+      if (!view.$template) continue;
+      const source = path.join(root, '.homeycompose', 'drivers', kind, view.$template, 'index.html');
+      if (!fs.existsSync(source)) throw new Error(`drivers/${driver.id}: no ${kind} template "${view.$template}"`);
+      const html = fs.readFileSync(source, 'utf8').replace(/{{assets}}/g, `${view.id}.assets`);
+      const target = path.join(root, 'drivers', driver.id, kind, `${view.id}.html`);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      if (!fs.existsSync(target) || fs.readFileSync(target, 'utf8') !== html) fs.writeFileSync(target, html);
+    }
+  }
+}
+
+/** The manifest without compose's own keys ("$template", …), as the CLI writes it. */
+function withoutDollarKeys(value) {
+  if (Array.isArray(value)) return value.map(withoutDollarKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value)
+    .filter(([key]) => !key.startsWith('$'))
+    .map(([key, item]) => [key, withoutDollarKeys(item)]));
 }
 
 function buildDriver(root, driverId, templates, flow) {
@@ -118,6 +149,7 @@ function buildAppJson(root) {
     .filter(id => fs.existsSync(path.join(driversDir, id, 'driver.compose.json')))
     .sort();
   const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
+  for (const driver of drivers) writeTemplateViews(root, driver);
 
   const discovery = Object.fromEntries(readJsonDir(path.join(composeDir, 'discovery')));
   const widgets = buildWidgets(root);
@@ -129,7 +161,7 @@ function buildAppJson(root) {
   if (Object.keys(capabilities).length) result.capabilities = capabilities;
   if (Object.keys(discovery).length) result.discovery = discovery;
   if (Object.keys(widgets).length) result.widgets = widgets;
-  return `${JSON.stringify(result, null, 2)}\n`;
+  return `${JSON.stringify(withoutDollarKeys(result), null, 2)}\n`;
 }
 
 function main() {
