@@ -9,7 +9,7 @@
  */
 
 const Homey = require('homey');
-const { capabilityValues, STATE_MAPS } = require('./state_maps');
+const { capabilityValues, STATE_MAPS, WARNINGS } = require('./state_maps');
 const { STATE_TRIGGERS, BRIDGE_TRIGGERS, TARIFF_KINDS } = require('./flow_maps');
 const { describeError } = require('./errors');
 
@@ -41,6 +41,7 @@ class BridgeDevice extends Homey.Device {
     this._deviceReason = null;
     this._deviceError = null;
     this._shownReason = null; // what setUnavailable last showed; null while available
+    this._warning = undefined; // what setWarning last showed; null once cleared
     this._queue = Promise.resolve();
     await this._addMissingCapabilities();
     this._unsubscribe = this.homey.app.bridge.subscribe(this.bridgeDeviceId, event => this._enqueue(event));
@@ -70,6 +71,7 @@ class BridgeDevice extends Homey.Device {
     switch (event.type) {
       case 'state':
         await this.applyState(event.state);
+        await this.showWarning(event.current || this._cachedState(), event.state);
         if (event.current) await this.fireStateTriggers(event.current, event.previous);
         break;
       case 'availability':
@@ -104,6 +106,20 @@ class BridgeDevice extends Homey.Device {
   }
 
   /**
+   * Sets or clears the kind's device warning (state_maps.js WARNINGS) when a field it
+   * follows is among the fields sent; `whole` is the whole state.
+   */
+  async showWarning(whole, sent) {
+    const warning = WARNINGS[this.bridgeKind];
+    if (!warning || !whole || !warning.fields.some(field => Object.prototype.hasOwnProperty.call(sent, field))) return;
+    const message = warning.message(whole, this._ctx());
+    if (message === this._warning) return;
+    this._warning = message;
+    const shown = message === null ? this.unsetWarning() : this.setWarning(message);
+    await shown.catch(err => this.error(`${message === null ? 'clearing' : 'setting'} the warning failed: ${err.message}`));
+  }
+
+  /**
    * Fires the cards that follow a state field, for the fields that changed.
    * @param {object} state     the whole state just after the change
    * @param {object} previous  changed field → its earlier value
@@ -113,7 +129,7 @@ class BridgeDevice extends Homey.Device {
     for (const row of this.stateTriggers) {
       if (!Object.prototype.hasOwnProperty.call(previous, row.field)) continue;
       if (!row.when(state, previous)) continue;
-      await this.fireTrigger(row.card, row.tokens(state, previous, ctx));
+      await this.fireTrigger(row.card, row.tokens(state, previous, ctx), row.state ? row.state(state, previous) : {});
     }
     const flowCards = this.homey.app.flowCards;
     if (flowCards && TARIFF_KINDS.includes(this.bridgeKind) && 'slot_start' in previous && state.slot_start) {
@@ -121,8 +137,11 @@ class BridgeDevice extends Homey.Device {
     }
   }
 
-  /** Fires the manifest's device trigger card `cardId`; cards the app does not declare are skipped. */
-  async fireTrigger(cardId, tokens = {}) {
+  /**
+   * Fires the manifest's device trigger card `cardId` (`state` goes to its run listener);
+   * cards the app does not declare are skipped.
+   */
+  async fireTrigger(cardId, tokens = {}, state = {}) {
     let card;
     try {
       card = this.homey.flow.getDeviceTriggerCard(cardId);
@@ -130,7 +149,13 @@ class BridgeDevice extends Homey.Device {
       this.log(`bridge fired "${cardId}", which this app version has no card for`);
       return;
     }
-    await card.trigger(this, tokens, {}).catch(err => this.error(`trigger ${cardId} failed: ${err.message}`));
+    await card.trigger(this, tokens, state).catch(err => this.error(`trigger ${cardId} failed: ${err.message}`));
+  }
+
+  /** The connection's cached state of this device (a device's first event changes nothing). */
+  _cachedState() {
+    const snapshot = this.homey.app.bridge.snapshot(this.bridgeDeviceId);
+    return snapshot ? snapshot.state : null;
   }
 
   _ctx() {

@@ -15,7 +15,9 @@
  * (Device#setStoreValue), so a device paired again starts without it.
  */
 
-const { CONDITIONS, ACTIONS, cheapestWindowQuery, cheapestWindowTokens } = require('./flow_maps');
+const {
+  CONDITIONS, ACTIONS, TRIGGER_ARGUMENTS, cheapestWindowQuery, cheapestWindowTokens,
+} = require('./flow_maps');
 const { describeError, BridgeConfigError, BridgeHttpError } = require('./errors');
 
 const CHEAPEST_WINDOW_CARD = 'cheapest_window_starts';
@@ -51,17 +53,29 @@ class FlowCards {
     }
     flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD)
       .registerRunListener((args, state) => windowKey(args) === (state && state.key));
+    for (const [cardId, crossed] of Object.entries(TRIGGER_ARGUMENTS)) {
+      flow.getDeviceTriggerCard(cardId).registerRunListener((args, state) => Boolean(state) && crossed(args, state));
+    }
     return this;
   }
 
-  /** A condition's answer from the cached state; throws a readable reason when the state does not say. */
+  /**
+   * A condition's answer: from the cached state, or for a condition the bridge answers
+   * (`ask`), from its action's answer; throws a readable reason when neither says.
+   */
   testCondition(cardId, condition, args) {
+    if (condition.ask) return this._askCondition(cardId, condition, args);
     const device = args.device;
     const state = this._cachedState(device);
     if (condition.fields.some(field => state[field] === null || state[field] === undefined)) {
       throw new Error(this._homey.__('flow.state_unknown', { device: device.getName() }));
     }
     return condition.test(state, args);
+  }
+
+  async _askCondition(cardId, condition, args) {
+    const answer = await this._call(args.device, condition.ask.action, condition.ask.body(args));
+    return condition.test(answer || {});
   }
 
   /** Calls the card's bridge action; returns the card's tokens, or true. */

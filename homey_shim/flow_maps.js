@@ -25,8 +25,14 @@ const known = value => value !== null && value !== undefined;
  * Cards that follow a state field. A row fires its card when `field` changes from one
  * known value to another (the first value a device sees is not a change), with tokens
  * built from the new state (the whole cached state after the change) and the previous
- * values of the changed fields.
+ * values of the changed fields. A row with `state` hands that to the card's run
+ * listener (TRIGGER_ARGUMENTS), which holds it against each flow's arguments.
  */
+const priceTokens = (state, previous) => ({
+  price: num(pounds(state.unit_rate)),
+  previous_price: num(pounds(previous.unit_rate)),
+});
+
 const tariffStateTriggers = [
   {
     field: 'unit_rate',
@@ -55,12 +61,66 @@ const tariffStateTriggers = [
       quadrant: num(state.price_quadrant),
     }),
   },
+  // Price thresholds: fired at every change of the price; each flow's run listener says
+  // whether the change crossed its own price (TRIGGER_ARGUMENTS).
+  {
+    field: 'unit_rate',
+    card: 'price_fell_below',
+    when: (state, previous) => known(state.unit_rate) && known(previous.unit_rate),
+    tokens: priceTokens,
+    state: (state, previous) => ({ value: pounds(state.unit_rate), previous: pounds(previous.unit_rate) }),
+  },
+  {
+    field: 'unit_rate',
+    card: 'price_turned_negative',
+    when: (state, previous) => known(state.unit_rate) && known(previous.unit_rate)
+      && previous.unit_rate >= 0 && state.unit_rate < 0,
+    tokens: priceTokens,
+  },
 ];
 
 const STATE_TRIGGERS = {
   import_tariff: tariffStateTriggers,
   export_tariff: tariffStateTriggers,
-  energy_account: [],
+  energy_account: [
+    // Money on the account: thresholds held against each flow's amount (TRIGGER_ARGUMENTS).
+    {
+      field: 'balance',
+      card: 'balance_fell_below',
+      when: (state, previous) => known(state.balance) && known(previous.balance),
+      tokens: (state, previous) => ({
+        balance: num(pounds(state.balance)),
+        previous_balance: num(pounds(previous.balance)),
+      }),
+      state: (state, previous) => ({ value: pounds(state.balance), previous: pounds(previous.balance) }),
+    },
+    {
+      field: 'projected_bill',
+      card: 'projected_bill_rose_above',
+      when: (state, previous) => known(state.projected_bill) && known(previous.projected_bill),
+      tokens: (state, previous) => ({
+        projected_bill: num(pounds(state.projected_bill)),
+        previous_projected_bill: num(pounds(previous.projected_bill)),
+      }),
+      state: (state, previous) => ({ value: pounds(state.projected_bill), previous: pounds(previous.projected_bill) }),
+    },
+    // The Home Mini's health: the bridge says when readings are too old (telemetry_stale).
+    {
+      field: 'telemetry_stale',
+      card: 'home_mini_silent',
+      when: (state, previous) => state.telemetry_stale === true && previous.telemetry_stale === false,
+      tokens: (state, previous, ctx) => ({ since: str(convert.localTime(state.telemetry_stale_since, ctx)) }),
+    },
+    {
+      field: 'telemetry_stale',
+      card: 'home_mini_back',
+      when: (state, previous) => state.telemetry_stale === false && previous.telemetry_stale === true,
+      tokens: (state, previous, ctx) => ({
+        since: str(convert.localTime(previous.telemetry_stale_since, ctx)),
+        reading_at: str(convert.localTime(state.last_reading_at, ctx)),
+      }),
+    },
+  ],
   gas_tariff: [
     {
       field: 'unit_rate',
@@ -121,6 +181,18 @@ const BRIDGE_TRIGGERS = {
   }),
 };
 
+/*
+ * Run listeners of the state-trigger cards with arguments: `state` is the row's
+ * {value, previous} in pounds; a flow runs when the change crossed its own amount.
+ */
+const fellBelow = (state, limit) => state.previous >= limit && state.value < limit;
+const roseAbove = (state, limit) => state.previous <= limit && state.value > limit;
+const TRIGGER_ARGUMENTS = {
+  price_fell_below: (args, state) => fellBelow(state, Number(args.price)),
+  balance_fell_below: (args, state) => fellBelow(state, Number(args.amount)),
+  projected_bill_rose_above: (args, state) => roseAbove(state, Number(args.amount)),
+};
+
 /* Conditions: read the cached state; `undefined` means the state does not say (an error to the flow). */
 const priceBelow = {
   fields: ['unit_rate'],
@@ -149,6 +221,21 @@ const CONDITIONS = {
     fields: ['device_state'],
     test: (state, args) => state.device_state === args.state,
   },
+  home_mini_is_silent: {
+    fields: ['telemetry_stale'],
+    test: state => state.telemetry_stale === true,
+  },
+  // Conditions the bridge answers (`ask`: an action and its body); `test` reads its answer.
+  in_cheapest_window: {
+    fields: [],
+    ask: { action: 'find_cheapest_window', body: args => clockWindowQuery(args, false) },
+    test: answer => answer.includes_now === true,
+  },
+  in_best_paid_window: {
+    fields: [],
+    ask: { action: 'find_cheapest_window', body: args => clockWindowQuery(args, true) },
+    test: answer => answer.includes_now === true,
+  },
 };
 
 /*
@@ -159,6 +246,17 @@ function cheapestWindowQuery(args, state) {
   const query = { duration_minutes: Math.round(Number(args.duration) * 60) };
   const from = Date.parse(state && state.slot_start);
   if (Number.isFinite(from)) query.to = new Date(from + Number(args.range) * 3600000).toISOString().replace('.000Z', 'Z');
+  return query;
+}
+
+/* Between two clock times (Homey's "time" arguments, HH:MM): the bridge finds the range. */
+function clockWindowQuery(args, highest) {
+  const query = {
+    duration_minutes: Math.round(Number(args.duration) * 60),
+    from_time: String(args.from),
+    to_time: String(args.to),
+  };
+  if (highest) query.highest = true;
   return query;
 }
 
@@ -194,12 +292,14 @@ const SETTINGS = [
   { setting: 'poll_interval', field: 'poll_interval_minutes', toBridge: Number, fromBridge: String },
   { setting: 'allowance_limit', field: 'allowance_limit_minutes', toBridge: Number, fromBridge: Number },
   { setting: 'allowance_day_start', field: 'allowance_day_start', toBridge: String, fromBridge: String },
+  { setting: 'telemetry_stale_minutes', field: 'telemetry_stale_minutes', toBridge: Number, fromBridge: Number },
 ];
 
 module.exports = {
   TARIFF_KINDS,
   STATE_TRIGGERS,
   BRIDGE_TRIGGERS,
+  TRIGGER_ARGUMENTS,
   CONDITIONS,
   ACTIONS,
   SETTINGS,

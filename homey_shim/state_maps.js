@@ -36,6 +36,15 @@ const STATE_MAPS = {
     { field: 'import_cost_today', capability: 'measure_monetary.import_cost_today', convert: convert.penceToPounds },
     { field: 'export_value_today', capability: 'measure_monetary.export_value_today', convert: convert.penceToPounds },
     { field: 'tariff_efficiency_today', capability: 'tariff_efficiency', convert: convert.number },
+    // Money on the account: the balance (negative: owed), the billing period, earlier days.
+    { field: 'balance', capability: 'measure_monetary.balance', convert: convert.penceToPounds },
+    { field: 'period_cost', capability: 'measure_monetary.period_cost', convert: convert.penceToPounds },
+    { field: 'projected_bill', capability: 'measure_monetary.projected_bill', convert: convert.penceToPounds },
+    { field: 'import_kwh_yesterday', capability: 'import_kwh_yesterday', convert: convert.number },
+    { field: 'import_cost_yesterday', capability: 'measure_monetary.import_cost_yesterday', convert: convert.penceToPounds },
+    { field: 'import_kwh_month', capability: 'import_kwh_month', convert: convert.number },
+    { field: 'import_cost_month', capability: 'measure_monetary.import_cost_month', convert: convert.penceToPounds },
+    { field: 'bill_12m', capability: 'measure_monetary.bill_12m', convert: convert.penceToPounds },
   ],
   smart_energy_device: [
     { field: 'device_state', capability: 'kraken_device_state', convert: convert.titled('device_states') },
@@ -100,11 +109,20 @@ const UNMAPPED_FIELDS = {
     period_import_cost: 'billing-period figure, shown on the bridge page; no capability yet',
     period_export_value: 'billing-period figure, shown on the bridge page; no capability yet',
     period_standing_charge: 'billing-period figure, shown on the bridge page; no capability yet',
-    period_cost: 'billing-period figure, shown on the bridge page; no capability yet',
-    projected_bill: 'billing-period figure, shown on the bridge page; no capability yet',
     off_peak_share_today: 'tariff_efficiency_today (tariff_efficiency) sums up the day',
     tariff_efficiency_month: 'the bridge page charts efficiency by month; the device shows today\'s',
     tariff_efficiency_12m: 'the bridge page charts efficiency by month; the device shows today\'s',
+    // Money on the account and the Home Mini's health
+    export_kwh_yesterday: 'the device shows the import side of earlier days; today\'s export shows',
+    export_value_yesterday: 'the device shows the import side of earlier days; today\'s export shows',
+    export_kwh_month: 'the device shows the import side of earlier days; today\'s export shows',
+    export_value_month: 'the device shows the import side of earlier days; today\'s export shows',
+    bill_12m_months: 'how partial bill_12m is; documented, no capability (the bill shows null before any month)',
+    bill_12m_from: 'the 12 months are the calendar months before this one (docs/bridge-api.md)',
+    bill_12m_to: 'the 12 months are the calendar months before this one (docs/bridge-api.md)',
+    last_reading_at: 'the Home Mini warning names the time while readings are missing (WARNINGS)',
+    telemetry_stale: 'shown as the device warning (WARNINGS); the Home Mini cards and condition read it',
+    telemetry_stale_since: 'the time in the device warning and the "went silent" card',
   },
   smart_energy_device: {
     ...allowanceDetail,
@@ -125,6 +143,20 @@ const UNMAPPED_FIELDS = {
   },
 };
 
+/*
+ * Device warnings (Device#setWarning) that follow state fields, per kind: `message`
+ * gives the warning for the whole state, or null for none (unsetWarning). Presentation
+ * only: the bridge decides when (energy_account.telemetry_stale).
+ */
+const WARNINGS = {
+  energy_account: {
+    fields: ['telemetry_stale', 'telemetry_stale_since'],
+    message: (state, ctx) => (state.telemetry_stale === true
+      ? ctx.__('warnings.home_mini_silent', { since: convert.localDayTime(state.telemetry_stale_since, ctx) || '?' })
+      : null),
+  },
+};
+
 /**
  * Capability values for the fields present in `state` (a partial state changes only
  * its own capabilities).
@@ -139,4 +171,6 @@ function capabilityValues(stateMap, state, ctx) {
   return values;
 }
 
-module.exports = { STATE_MAPS, UNMAPPED_FIELDS, RATE_SOURCES, capabilityValues };
+module.exports = {
+  STATE_MAPS, UNMAPPED_FIELDS, RATE_SOURCES, WARNINGS, capabilityValues,
+};

@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from kraken_core.domain.efficiency import Period
@@ -152,6 +153,43 @@ class AccountFigures(_Model):
     off_peak_share_today: float | None = None
     tariff_efficiency_month: int | None = None
     tariff_efficiency_12m: int | None = None
+    # --- yesterday, this month, the last 12 months (money on the account) ---
+    import_kwh_yesterday: float | None = Field(
+        default=None, description="null when the history holds no reading of yesterday"
+    )
+    export_kwh_yesterday: float | None = Field(
+        default=None, description="null also while the meter has never reported export"
+    )
+    import_cost_yesterday: float | None = Field(
+        default=None, description="pence, unit rates only (as import_cost_today)"
+    )
+    export_value_yesterday: float | None = Field(default=None, description="pence")
+    import_kwh_month: float | None = Field(
+        default=None, description="this calendar month (UK time) up to now"
+    )
+    export_kwh_month: float | None = None
+    import_cost_month: float | None = Field(default=None, description="pence, unit rates only")
+    export_value_month: float | None = Field(default=None, description="pence")
+    bill_12m: float | None = Field(
+        default=None,
+        description="pence: what the 12 calendar months before this one cost (UK time; in "
+        "March 2026: March 2025 to February 2026): imports at their half-hour prices, less "
+        "export earnings, plus the standing charge of each day the history holds readings "
+        "of. Only days with readings count, so while the history is younger than 12 months "
+        "this is a partial sum (bill_12m_months says how many months it covers); null "
+        "while none of the 12 months has any reading (the bridge's first month)",
+    )
+    bill_12m_months: int | None = Field(
+        default=None,
+        ge=0,
+        le=12,
+        description="how many of the 12 months the history holds readings of (12: a whole "
+        "year; the first month counted may be partial)",
+    )
+    bill_12m_from: date | None = Field(
+        default=None, description="first day of the 12 months (UK calendar)"
+    )
+    bill_12m_to: date | None = Field(default=None, description="last day of the 12 months")
 
 
 class EnergyAccountState(AccountFigures):
@@ -160,6 +198,25 @@ class EnergyAccountState(AccountFigures):
     power_w: float | None = Field(description="import positive, export negative")
     import_kwh_total: float | None = Field(description="register, never decreasing")
     export_kwh_total: float | None = Field(description="register, never decreasing")
+    # --- the account's balance, the Home Mini's health (money on the account) ---
+    balance: int | None = Field(
+        default=None,
+        description="pence, as Octopus last said (read hourly): positive is credit, negative "
+        "is owed",
+    )
+    last_reading_at: UtcTime | None = Field(
+        default=None, description="when the newest Home Mini reading the bridge has was read"
+    )
+    telemetry_stale: bool | None = Field(
+        default=None,
+        description="the newest Home Mini reading is older than the telemetry_stale_minutes "
+        "setting (at least twice the polling interval); null before the first reading",
+    )
+    telemetry_stale_since: UtcTime | None = Field(
+        default=None,
+        description="while telemetry_stale: the time of the last reading (the Home Mini has "
+        "been silent since); null otherwise",
+    )
 
 
 class GasTariffState(_Model):
@@ -386,6 +443,35 @@ class CheapestWindowQuery(_Request):
     duration_minutes: int = Field(ge=30, le=1440)
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
+    # --- a daily range and the best-paid window (price thresholds) ---
+    from_time: time | None = Field(
+        default=None,
+        description="UK clock time, HH:MM, with to_time: search the stretch from from_time "
+        "to to_time (past midnight when to_time is not later) that holds now, else the next",
+    )
+    to_time: time | None = Field(default=None, description="UK clock time, HH:MM")
+    highest: bool = Field(
+        default=False,
+        description="the highest-priced window instead (on an export tariff: the best paid)",
+    )
+
+    @field_validator("from_time", "to_time")
+    @classmethod
+    def _clock_times(cls, value: time | None) -> time | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("give a UK clock time without a zone, e.g. 22:00")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_range(self) -> CheapestWindowQuery:
+        clock = (self.from_time, self.to_time)
+        if (clock[0] is None) != (clock[1] is None):
+            raise ValueError("give from_time and to_time together (UK clock times, e.g. 22:00)")
+        if clock[0] is not None and (self.from_ is not None or self.to is not None):
+            raise ValueError("give either from/to (times) or from_time/to_time (clock times)")
+        if clock[0] is not None and clock[0] == clock[1]:
+            raise ValueError("from_time and to_time are the same: give a range, e.g. 22:00-07:00")
+        return self
 
 
 ActionBody = NoBody | ChargeTarget | CheapestWindowQuery
@@ -411,6 +497,8 @@ class UserSettings(_Request):
         default=None,
         description="MJ/m³ of the gas, as on the gas bill (UK gas is about 37.5–43)",
     )
+    # The Energy Account warns when the newest Home Mini reading is older than this.
+    telemetry_stale_minutes: int | None = Field(default=None, ge=5, le=1440)
 
     @field_validator("gas_calorific_value")
     @classmethod
@@ -429,6 +517,9 @@ class SettingsView(_Model):
     allowance_limit_minutes: int
     allowance_day_start: str = Field(description="HH:MM, UK time")
     gas_calorific_value: float = Field(description="MJ/m³ used for gas_m3_total")
+    telemetry_stale_minutes: int = Field(
+        default=15, description="minutes without a Home Mini reading before telemetry_stale"
+    )
 
 
 def readable(exc: ValidationError | _HasErrors) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
-from kraken_core.domain.timeline import SLOT, slot_start, slots_between
+from kraken_core.domain.timeline import LONDON, SLOT, local_day, slot_start, slots_between
 
 # Averages are compared at this precision so float noise cannot break a tie.
 _PRECISION = 9
@@ -76,3 +76,31 @@ def cheapest_slots(
     slots = tuple(slot for _, slot in chosen)
     average = round(sum(price for price, _ in chosen) / count, _PRECISION)
     return CheapestSlots(slots[0], slots[-1] + SLOT, slots, average)
+
+
+def most_expensive_window(
+    rates: Mapping[datetime, float], duration: timedelta, earliest: datetime, latest: datetime
+) -> CheapestSlots | None:
+    """As :func:`cheapest_window`, for the highest time-weighted average price (on an
+    export tariff: the best-paid stretch). Ties go to the earliest start."""
+    found = cheapest_window(
+        {slot: -rate for slot, rate in rates.items()}, duration, earliest, latest
+    )
+    if found is None:
+        return None
+    return CheapestSlots(found.start, found.end, found.slots, -found.average_rate)
+
+
+def clock_range(now: datetime, start: time, end: time) -> tuple[datetime, datetime]:
+    """The stretch from the UK clock time ``start`` to ``end`` (past midnight when ``end``
+    is not later) that holds ``now``, else the next one to begin; UTC bounds."""
+    if start == end:
+        raise ValueError("a clock range needs two different times")
+    today = local_day(now)
+    for offset in (-1, 0, 1):
+        day = today + timedelta(days=offset)
+        begins = datetime.combine(day, start, LONDON)
+        ends = datetime.combine(day + timedelta(days=1 if end <= start else 0), end, LONDON)
+        if now < ends.astimezone(UTC):
+            return begins.astimezone(UTC), ends.astimezone(UTC)
+    raise AssertionError("tomorrow's range always ends after now")  # pragma: no cover

@@ -24,7 +24,7 @@ from kraken_core.api.models import (
     NoBody,
     readable,
 )
-from kraken_core.domain.cheapest import cheapest_window
+from kraken_core.domain.cheapest import cheapest_window, clock_range, most_expensive_window
 from kraken_core.domain.timeline import slot_start
 from kraken_core.engine.engine import Engine
 from kraken_core.engine.refresh import RefreshRefused
@@ -165,12 +165,36 @@ def _cheapest(engine: Engine, device_id: str, query: CheapestWindowQuery) -> Act
         raise ActionError(404, f"No tariff {device_id!r} on this bridge.")
     now = engine.clock.now()
     known_from, known_to = rate_window(now)
-    slots = engine.tariffs.slots(point.tariff_code, (known_from, known_to))
-    # Prices are known for today and tomorrow only: a range reaching further is cut to
-    # that, so a far `from` or `to` costs no more than a search of two days.
-    earliest = max(query.from_ or slot_start(now), known_from)
-    latest = min(query.to or (max(slots) + timedelta(minutes=30) if slots else now), known_to)
-    found = cheapest_window(slots, timedelta(minutes=query.duration_minutes), earliest, latest)
+    outside = False  # a daily range that does not hold now
+    if query.from_time is not None and query.to_time is not None:
+        # A daily range ("between 22:00 and 07:00"): the whole of the one holding now, its
+        # past part included, so the answer stays the same all through the range.
+        earliest, range_end = clock_range(now, query.from_time, query.to_time)
+        outside = now < earliest
+        slots = engine.tariffs.slots(point.tariff_code, (min(earliest, known_from), known_to))
+        latest = min(range_end, known_to)
+    else:
+        slots = engine.tariffs.slots(point.tariff_code, (known_from, known_to))
+        # Prices are known for today and tomorrow only: a range reaching further is cut to
+        # that, so a far `from` or `to` costs no more than a search of two days.
+        earliest = max(query.from_ or slot_start(now), known_from)
+        latest = min(query.to or (max(slots) + timedelta(minutes=30) if slots else now), known_to)
+    search = most_expensive_window if query.highest else cheapest_window
+    found = search(slots, timedelta(minutes=query.duration_minutes), earliest, latest)
+    if found is None and outside:
+        # Now is not in the range, whatever its prices: say so rather than fail (a flow
+        # asking "is now inside…?" every few minutes gets its "no").
+        return ActionResult(
+            status=200,
+            body={
+                "start": None,
+                "end": None,
+                "average_unit_rate": None,
+                "includes_now": False,
+                "range_start": to_json_value(earliest),
+                "range_end": to_json_value(latest),
+            },
+        )
     if found is None:
         raise ActionError(
             404,
@@ -184,5 +208,8 @@ def _cheapest(engine: Engine, device_id: str, query: CheapestWindowQuery) -> Act
             "start": to_json_value(found.start),
             "end": to_json_value(found.end),
             "average_unit_rate": round(found.average_rate, 4),
+            "includes_now": found.start <= now < found.end,
+            "range_start": to_json_value(earliest),
+            "range_end": to_json_value(latest),
         },
     )

@@ -106,6 +106,7 @@ class Engine:
             allowance_limit_minutes=settings.allowance_limit_minutes,
             allowance_day_start=settings.allowance_day_start.strftime("%H:%M"),
             gas_calorific_value=settings.gas_calorific_value,
+            telemetry_stale_minutes=int(settings.telemetry_stale_after.total_seconds() // 60),
         )
 
     def update_settings(self, given: UserSettings) -> SettingsView:
@@ -121,6 +122,9 @@ class Engine:
             settings = replace(settings, allowance_day_start=given.allowance_day_start)
         if given.gas_calorific_value is not None:
             settings = replace(settings, gas_calorific_value=given.gas_calorific_value)
+        if given.telemetry_stale_minutes is not None:
+            stale_after = timedelta(minutes=given.telemetry_stale_minutes)
+            settings = replace(settings, telemetry_stale_after=stale_after)
         self._pacing.settings = settings
         self.wake()
         return self.settings_view()

@@ -46,11 +46,18 @@ from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenThrottled, KrakenUpstreamError
 from kraken_core.kraken.models import TelemetryReading
 from kraken_core.store.db import Store
-from kraken_core.store.history import DispatchRecord, HistoryStore, SlotPrices, days
+from kraken_core.store.history import (
+    DispatchRecord,
+    HistoryStore,
+    MoneyTotals,
+    SlotPrices,
+    days,
+)
 
 log = logging.getLogger(__name__)
 
 TWELVE_MONTH_REFRESH = timedelta(hours=1)
+PAST_FIGURES_REFRESH = timedelta(hours=1)  # yesterday, the month so far, the 12-month bill
 BACKFILL_GROUPING = "HALF_HOURLY"
 BACKFILL_STEP = timedelta(minutes=30)
 
@@ -156,6 +163,22 @@ class CompletedDispatchesPoller(Poller):
         return now + self._interval
 
 
+@dataclass(frozen=True)
+class PastFigures:
+    """Figures of days before today, from the history: they change only when a backfill
+    or a late price fills a past half-hour, so they are read hourly and at midnight, not
+    at every poll (today's part of the month is added from today's figures)."""
+
+    day: date  # the local day they were read on
+    read_at: datetime
+    yesterday: MoneyTotals
+    month_before_today: MoneyTotals  # the 1st of this month up to yesterday
+    bill_12m_p: float | None
+    bill_12m_months: int
+    bill_12m_from: date
+    bill_12m_to: date
+
+
 class History:
     def __init__(
         self, store: Store, pacing: Pacing, now: datetime, settings: HistorySettings | None = None
@@ -173,7 +196,14 @@ class History:
             pacing, now, self.settings.completed_dispatch_interval
         )
         self._twelve_months: tuple[datetime, int | None] | None = None
+        self._past: PastFigures | None = None
         self.account = AccountFigures()
+
+    @property
+    def last_reading_at(self) -> datetime | None:
+        """When the newest Home Mini reading stored was read (a restart keeps it; a
+        backfilled one counts at the end of its half-hour)."""
+        return self._last_at
 
     @property
     def registers(self) -> StoredRegisters | None:
@@ -382,7 +412,45 @@ class History:
             else None,
             tariff_efficiency_month=await self._score_percent("month", today, now),
             tariff_efficiency_12m=await self._twelve_month_score(today, now),
+            **_past_fields(await self._past_figures(inputs, today, now), day_money, exports),
         )
+
+    async def _past_figures(self, inputs: HistoryInputs, today: date, now: datetime) -> PastFigures:
+        """Yesterday, the month before today and the 12-month bill: read again at a new
+        day, hourly, and while the bill waits for a standing charge."""
+        past = self._past
+        if (
+            past is not None
+            and past.day == today
+            and now < past.read_at + PAST_FIGURES_REFRESH
+            and (past.bill_12m_p is not None or past.bill_12m_months == 0)
+        ):
+            return past
+        yesterday = today - timedelta(days=1)
+        month_start = today.replace(day=1)
+        before_today = (
+            await self.db.money(month_start, yesterday)
+            if month_start < today
+            else MoneyTotals(0.0, 0.0, 0.0, 0.0)
+        )
+        first, last = _month_start(today, 12), month_start - timedelta(days=1)
+        by_day = await self.db.money_by_day(first, last)
+        charges = _day_charges(inputs.standing_rows, sorted(by_day), today)
+        bill: float | None = None
+        if by_day and charges is not None:
+            energy = sum(m.import_cost_p - m.export_value_p for m in by_day.values())
+            bill = round(energy + sum(charges.values()), 2)
+        self._past = PastFigures(
+            day=today,
+            read_at=now,
+            yesterday=await self.db.money(yesterday, yesterday),
+            month_before_today=before_today,
+            bill_12m_p=bill,
+            bill_12m_months=len({(d.year, d.month) for d in by_day}),
+            bill_12m_from=first,
+            bill_12m_to=last,
+        )
+        return self._past
 
     async def _score_percent(self, period: Period, day: date, now: datetime) -> int | None:
         first, last = period_days(period, day)
@@ -420,3 +488,63 @@ class History:
         if current is None:
             return []
         return [charge if charge is not None else current for charge in known.values()]
+
+
+def _month_start(day: date, months_back: int) -> date:
+    """The first day of the month ``months_back`` months before ``day``'s."""
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _day_charges(
+    rows: Sequence[RatePeriod], wanted: Sequence[date], today: date
+) -> dict[date, float] | None:
+    """The standing charge (p) of each day in ``wanted``, from the tariff's rows; a day
+    the rows do not cover takes today's charge (as the billing period does). None while
+    today's charge is not known either."""
+    current = _charge_on(rows, today)
+    if current is None:
+        return None
+    charges = {}
+    for day in wanted:
+        known = _charge_on(rows, day)
+        charges[day] = known if known is not None else current
+    return charges
+
+
+def _charge_on(rows: Sequence[RatePeriod], day: date) -> float | None:
+    start = local_day_bounds(day)[0]
+    return half_hour_rates(rows, start, start + SLOT).get(start)
+
+
+def _past_fields(past: PastFigures, today: MoneyTotals, exports: bool) -> dict[str, object]:
+    """The state fields of the days before today (export figures null while the meter has
+    never reported export; yesterday's null while the history has no reading of it)."""
+    yesterday = past.yesterday
+    month = MoneyTotals(
+        past.month_before_today.import_kwh + today.import_kwh,
+        past.month_before_today.export_kwh + today.export_kwh,
+        past.month_before_today.import_cost_p + today.import_cost_p,
+        past.month_before_today.export_value_p + today.export_value_p,
+        past.month_before_today.read_slots + today.read_slots,
+    )
+    known_yesterday = yesterday.read_slots > 0
+    known_month = month.read_slots > 0
+    return {
+        "import_kwh_yesterday": round(yesterday.import_kwh, 3) if known_yesterday else None,
+        "export_kwh_yesterday": round(yesterday.export_kwh, 3)
+        if known_yesterday and exports
+        else None,
+        "import_cost_yesterday": round(yesterday.import_cost_p, 2) if known_yesterday else None,
+        "export_value_yesterday": round(yesterday.export_value_p, 2)
+        if known_yesterday and exports
+        else None,
+        "import_kwh_month": round(month.import_kwh, 3) if known_month else None,
+        "export_kwh_month": round(month.export_kwh, 3) if known_month and exports else None,
+        "import_cost_month": round(month.import_cost_p, 2) if known_month else None,
+        "export_value_month": round(month.export_value_p, 2) if known_month and exports else None,
+        "bill_12m": past.bill_12m_p,
+        "bill_12m_months": past.bill_12m_months,
+        "bill_12m_from": past.bill_12m_from,
+        "bill_12m_to": past.bill_12m_to,
+    }

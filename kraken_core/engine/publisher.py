@@ -57,6 +57,7 @@ from kraken_core.engine.hub import DeviceHub
 from kraken_core.engine.live import DevicesPoller, DispatchesPoller, TelemetryPoller
 from kraken_core.engine.settings import EngineSettings
 from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller, rate_window
+from kraken_core.kraken.models import TelemetryReading
 
 
 def account_device_id(account_number: str) -> str:
@@ -293,6 +294,7 @@ class StatePublisher:
         reading = self._telemetry.latest
         registers = self._history.registers
         demand = reading.demand_w if reading else None
+        has_meter = any(p.telemetry_device_id for p in points)
         self.hub.set_state(
             hub_id,
             EnergyAccountState(
@@ -301,9 +303,10 @@ class StatePublisher:
                 import_kwh_total=_kwh(registers.import_wh) if registers else None,
                 export_kwh_total=_kwh(registers.export_wh) if registers else None,
                 **self._history.account.model_dump(),
+                balance=self._account.balance_p,
+                **self._home_mini_health(reading, has_meter, now),
             ),
         )
-        has_meter = any(p.telemetry_device_id for p in points)
         stale = self._telemetry.stale_reason(now) if has_meter else None
         if registers is None:
             stale = (
@@ -312,6 +315,22 @@ class StatePublisher:
                 else "No Octopus Home Mini on this account: live meter readings are not available"
             )
         self.hub.set_availability(hub_id, stale is None, stale)
+
+    def _home_mini_health(
+        self, reading: TelemetryReading | None, has_meter: bool, now: datetime
+    ) -> dict[str, Any]:
+        """When the Home Mini last read the meter, and whether that is too long ago: a
+        Home Mini can fall silent while Octopus keeps answering (with no new reading).
+        The live reading's own time; the history's newest only until the first live read
+        after a start (a backfilled reading is stamped at the end of its half-hour)."""
+        newest = reading.read_at if reading else self._history.last_reading_at
+        last = newest if has_meter else None
+        stale = None if last is None else now - last > self._settings().telemetry_stale_limit
+        return {
+            "last_reading_at": last,
+            "telemetry_stale": stale,
+            "telemetry_stale_since": last if stale else None,
+        }
 
     def _note_tomorrow(
         self,

@@ -37,6 +37,14 @@ class EngineSettings:
     gas_stale_after: timedelta = timedelta(hours=2)
     # MJ/m³, for m³ = kWh × 3.6 / (CV × 1.02264) (README, "Gas"; 40.0 as clients default).
     gas_calorific_value: float = 40.0
+    # The Energy Account warns (telemetry_stale) when the newest Home Mini reading is older
+    # than this; a user setting. Never less than two polling intervals: a reading is up to
+    # one interval old when it is read, so a shorter limit would blink between polls.
+    telemetry_stale_after: timedelta = timedelta(minutes=15)
+
+    @property
+    def telemetry_stale_limit(self) -> timedelta:
+        return max(self.telemetry_stale_after, 2 * self.poll_interval)
 
     @property
     def allowance(self) -> AllowanceRule:

@@ -1,7 +1,7 @@
 """The heavy kinds: the account (which tariffs are in force) and the tariffs' rates.
 
 - ``account`` is read at most hourly: the agreements in force on each electricity meter
-  point, the Home Mini's id and the billing period.
+  point, the Home Mini's id, the billing period and the balance.
 - ``tariffs`` asks each product (once per agreement) which rate endpoints its tariff
   has, then only for rates not yet known (they are kept in the store): at start, when
   the agreements change, and every few minutes from 16:00 UK time until tomorrow's
@@ -141,6 +141,8 @@ class AccountPoller(Poller):
         self.meter_points: tuple[MeterPoint, ...] = ()
         self.gas_points: tuple[GasMeterPoint, ...] = ()
         self.billing_period_start: date | None = None
+        # Pence, Kraken's sign: positive is credit, negative is owed (kraken/models.py).
+        self.balance_p: int | None = None
 
     def next_due(self, now: datetime) -> datetime:
         return self.pacing.jittered(now + self.pacing.settings.account_interval)
@@ -148,6 +150,7 @@ class AccountPoller(Poller):
     async def poll(self, now: datetime) -> None:
         account = await self._client.account()
         self.billing_period_start = account.billing_period_start
+        self.balance_p = account.balance_p
         self.meter_points = tuple(meter_points_in_force(account, now))
         self.gas_points = tuple(gas_points_in_force(account, now))
 

@@ -204,7 +204,7 @@ def _account(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": "1",
         "number": account.number,
-        "balance": lambda _info, **_args: account.balance,
+        "balance": lambda _info, **_args: account.balance_at(context.now),
         "billingOptions": _billing_options(account.billing_period_start_day, context.now.date()),
         "properties": lambda _info, **_args: [
             {"id": "1", "postcode": account.postcode, "address": account.address}

@@ -54,6 +54,9 @@ Optional keys beyond DESIGN.md's example, all with defaults that match it:
 - ``gas_telemetry``: like ``telemetry`` (``demand_w`` integrated into a Wh register, or
   ``readings``; no ``export_w``), served for the gas meters' ``telemetry_device_id``,
   which must differ from the electricity meters' ids.
+- ``account.balance_timeline``: ``[{at, balance}]`` in time order: from each ``at`` on,
+  ``account { balance }`` answers that balance (pence, Kraken's sign: positive is credit)
+  instead of ``account.balance``, as when a bill or a payment is posted.
 """
 
 from __future__ import annotations
@@ -278,6 +281,13 @@ class GasMeterPoint(_Strict):
     telemetry_device_id: str | None = None
 
 
+class BalanceChange(_Strict):
+    """From ``at`` on the account's balance is ``balance`` (pence; negative: owed)."""
+
+    at: AwareDatetime
+    balance: int
+
+
 class Account(_Strict):
     number: str = Field(min_length=1)
     electricity: list[ElectricityMeterPoint] = Field(default_factory=list)
@@ -286,6 +296,27 @@ class Account(_Strict):
     billing_period_start_day: int | None = Field(default=None, ge=1, le=28)
     postcode: str = "SW1A 1AA"
     address: str | None = None
+    balance_timeline: list[BalanceChange] = Field(default_factory=list)
+
+    @field_validator("balance_timeline")
+    @classmethod
+    def _balances_in_order(cls, changes: list[BalanceChange]) -> list[BalanceChange]:
+        for index in range(1, len(changes)):
+            if changes[index].at <= changes[index - 1].at:
+                raise ValueError(
+                    f"entries must be in time order: [{index}] at "
+                    f"{changes[index].at.isoformat()} is not after [{index - 1}] at "
+                    f"{changes[index - 1].at.isoformat()}"
+                )
+        return changes
+
+    def balance_at(self, now: datetime) -> int:
+        """The balance Kraken answers at ``now``: the last change at or before it."""
+        balance = self.balance
+        for change in self.balance_timeline:
+            if change.at <= now:
+                balance = change.balance
+        return balance
 
     @field_validator("electricity")
     @classmethod

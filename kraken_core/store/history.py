@@ -70,12 +70,14 @@ class SlotRow:
 
 @dataclass(frozen=True)
 class MoneyTotals:
-    """Energy and money over some days (pence; kWh)."""
+    """Energy and money over some days (pence; kWh); ``read_slots``: how many of their
+    half-hours have readings (0: the history knows nothing of those days)."""
 
     import_kwh: float
     export_kwh: float
     import_cost_p: float
     export_value_p: float
+    read_slots: int = 0
 
 
 @dataclass(frozen=True)
@@ -239,14 +241,33 @@ class HistoryStore:
             """
             SELECT coalesce(sum(import_wh), 0), coalesce(sum(export_wh), 0),
                    coalesce(sum(import_wh * import_price), 0),
-                   coalesce(sum(export_wh * export_price), 0)
+                   coalesce(sum(export_wh * export_price), 0),
+                   coalesce(sum(covered_s > 0), 0)
             FROM slots WHERE local_date BETWEEN ? AND ?
             """,
             (first.isoformat(), last.isoformat()),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        return MoneyTotals(row[0] / 1000, row[1] / 1000, row[2] / 1000, row[3] / 1000)
+        return MoneyTotals(row[0] / 1000, row[1] / 1000, row[2] / 1000, row[3] / 1000, row[4])
+
+    async def money_by_day(self, first: date, last: date) -> dict[date, MoneyTotals]:
+        """Each local day of ``first``…``last`` that has readings, with its totals."""
+        async with self._db.execute(
+            """
+            SELECT local_date, sum(import_wh), sum(export_wh),
+                   coalesce(sum(import_wh * import_price), 0),
+                   coalesce(sum(export_wh * export_price), 0), sum(covered_s > 0)
+            FROM slots WHERE local_date BETWEEN ? AND ?
+            GROUP BY local_date HAVING sum(covered_s > 0) > 0
+            """,
+            (first.isoformat(), last.isoformat()),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {
+            date.fromisoformat(day): MoneyTotals(i / 1000, e / 1000, cost / 1000, value / 1000, n)
+            for day, i, e, cost, value, n in rows
+        }
 
     async def period(self, first: date, last: date, ended_before: datetime) -> PeriodSlots:
         """Efficiency inputs of the local days ``first``…``last``."""

@@ -221,6 +221,20 @@ test('every state-trigger table belongs to a bridge kind', () => {
 });
 
 for (const [cardId, condition] of Object.entries(CONDITIONS)) {
+  if (condition.ask) {
+    test(`condition ${cardId}: the bridge answers it (a tariff action), from its arguments alone`, () => {
+      assert.deepEqual(condition.fields, [], 'a condition the bridge answers reads no cached state');
+      for (const kind of cardKinds('conditions', cardId)) assert.ok(['import_tariff', 'export_tariff'].includes(kind), kind);
+      assert.equal(condition.ask.action, 'find_cheapest_window');
+      const body = condition.ask.body({ duration: '1.5', from: '22:00', to: '07:00' });
+      assert.deepEqual({ ...body, highest: undefined }, {
+        duration_minutes: 90, from_time: '22:00', to_time: '07:00', highest: undefined,
+      });
+      assert.equal(condition.test({ includes_now: true }), true);
+      assert.equal(condition.test({ includes_now: false, start: null }), false);
+    });
+    continue;
+  }
   test(`condition ${cardId}: reads only the fields it declares, and they are in the schema of its kinds`, () => {
     for (const kind of cardKinds('conditions', cardId)) {
       assert.ok(KINDS.includes(kind), `${cardId} applies to an unknown kind ${kind}`);

@@ -146,6 +146,21 @@ class Device extends SimpleClass {
   get unavailableMessage() {
     return this.__available ? null : this.__unavailableMessage;
   }
+
+  async setWarning(message = null) {
+    this.__warning = message == null ? null : String(message);
+    this.emit('__warning', this.__warning);
+  }
+
+  async unsetWarning() {
+    this.__warning = null;
+    this.emit('__warning', null);
+  }
+
+  /** Test helper: the warning shown now (setWarning), null when there is none. */
+  get warning() {
+    return this.__warning == null ? null : this.__warning;
+  }
 }
 
 class FlowCard {
