@@ -127,12 +127,16 @@ test('an oversized event drops the stream: devices show why, and come back after
   await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.2783, { what: 'state' });
 
   const line = `data: ${'z'.repeat(1000)}\n`;
+  const opened = bridge.streamsOpened;
   for (const res of bridge.streams) res.write(`id: 99\nevent: state\n${line.repeat(300)}\n`);
   await waitFor(() => tariff.getAvailable() === false, { what: 'unavailable' });
   assert.equal(tariff.unavailableMessage,
     'The Kraken bridge sent an event larger than 256 KB; the app dropped the connection and will reconnect.');
 
   await waitFor(() => tariff.getAvailable(), { timeoutMs: 5000, what: 'available after the reconnect (about 1 s later)' });
+  // The device can be available again (its state re-read) a moment before the new stream
+  // is open; an event sent in that moment would reach no stream.
+  await waitFor(() => bridge.streamsOpened > opened, { what: 'the new event stream open' });
   bridge.send('state', { device_id: IMPORT.id, state: { unit_rate: 9 } });
   await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.09, { what: 'live again' });
 });

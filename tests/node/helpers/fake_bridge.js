@@ -17,6 +17,7 @@ class FakeBridge {
     this.devices = new Map(); // id → {id, kind, name, available, unavailable_reason, updated_at, state}
     this.requests = []; // {method, path, headers}
     this.streams = new Set();
+    this.streamsOpened = 0; // event streams opened so far (a reconnect adds one)
     this.nextId = 1;
     this.eventsStatus = 200; // set to e.g. 503 to refuse the stream
     this.onStreamOpen = null; // (res, req) => void; default: the bridge's opening burst
@@ -122,6 +123,7 @@ class FakeBridge {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       res.flushHeaders();
       this.streams.add(res);
+      this.streamsOpened += 1;
       req.on('close', () => this.streams.delete(res));
       if (this.onStreamOpen) return this.onStreamOpen(res, req);
       const lastEventId = req.headers['last-event-id'];
