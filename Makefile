@@ -13,7 +13,7 @@ PYTHON_HOMEY ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3
 HOMEY_VENV := .venv-homey
 HOMEY_STAMP := $(HOMEY_VENV)/.installed
 
-.PHONY: setup run test lint typecheck pytest homey-app-test node-test validate homey-backend bench bench-polling bench-load bench-soak bench-stats clean
+.PHONY: setup run test lint typecheck pytest homey-app-test node-test validate homey-backend bench bench-polling bench-load bench-soak bench-stats bench-homey-app clean
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ lint: $(PY_STAMP)
 
 typecheck: $(PY_STAMP) $(HOMEY_STAMP)
 	$(BIN)/mypy
-	$(HOMEY_VENV)/bin/mypy --python-version 3.13 homey_backend/app.py homey_backend/api.py tests/homey_app/*.py
+	$(HOMEY_VENV)/bin/mypy --python-version 3.13 homey_backend/app.py homey_backend/api.py tests/homey_app/*.py bench/homey_app.py
 
 pytest: $(PY_STAMP)
 	$(BIN)/pytest
@@ -65,7 +65,7 @@ validate: $(NODE_STAMP) homey-backend
 homey-backend: $(PY_STAMP)
 	$(BIN)/python scripts/build_homey_python_packages.py
 
-bench: bench-polling bench-load bench-soak bench-stats
+bench: bench-polling bench-load bench-soak bench-stats bench-homey-app
 
 bench-polling: $(PY_STAMP)
 	$(BIN)/python bench/polling.py
@@ -78,6 +78,11 @@ bench-soak: $(PY_STAMP)
 
 bench-stats: $(PY_STAMP)
 	$(BIN)/python bench/stats.py
+
+# The Homey Python app (needs the `homey` package: .venv-homey); the simulator it reads
+# runs from the same environment, in its own process for the start-up figures.
+bench-homey-app: $(HOMEY_STAMP)
+	$(HOMEY_VENV)/bin/python bench/homey_app.py --days 30
 
 clean:
 	rm -rf $(VENV) $(HOMEY_VENV) homey_backend/python_packages homey_backend/lib node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -34,7 +34,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: the repository's packages first
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from kraken_core.clock import ScenarioClock
+from kraken_core.clock import Clock, ScenarioClock
 from kraken_core.hosted import HostedService
 from kraken_core.simulator.app import Simulator
 from kraken_core.simulator.scenario import Scenario, load_scenario
@@ -70,26 +70,43 @@ class BackendUnderTest:
 
 @contextlib.asynccontextmanager
 async def running_backend(
-    scenario_path: Path, *, speed: float, data_dir: Path, set_up: bool = True
+    scenario_path: Path,
+    *,
+    speed: float,
+    data_dir: Path,
+    set_up: bool = True,
+    clock: Clock | None = None,
 ) -> AsyncIterator[BackendUnderTest]:
-    """The app on ``scenario_path`` at ``speed``; ``set_up``: credentials entered."""
+    """The app on ``scenario_path`` at ``speed``; ``set_up``: credentials entered.
+
+    ``clock`` (e.g. a :class:`~kraken_core.clock.SimulatedClock`, for benchmarks) replaces
+    the scenario clock at ``speed``: the simulator runs on it, and the app's service is
+    handed it before the credentials are entered (the app gets no ``KRAKEN_CLOCK_*``)."""
     scenario = load_scenario(scenario_path)
-    began_at = datetime.now(UTC)
-    clock = ScenarioClock(scenario.start, speed=speed, began_at=began_at)
+    env: dict[str, str] = {}
+    shared = clock is not None
+    if clock is None:
+        began_at = datetime.now(UTC)
+        clock = ScenarioClock(scenario.start, speed=speed, began_at=began_at)
+        env = {
+            "KRAKEN_CLOCK_START": scenario.start.isoformat(),
+            "KRAKEN_CLOCK_SPEED": str(speed),
+            "KRAKEN_CLOCK_AT": began_at.isoformat(),
+        }
     async with run_simulator(Simulator(scenario, clock)) as simulator:
         homey = FakeHomey(
             env={
                 "KRAKEN_DATA_DIR": str(data_dir),
                 "KRAKEN_GRAPHQL_URL": simulator.graphql_url,
                 "KRAKEN_REST_URL": simulator.rest_url,
-                "KRAKEN_CLOCK_START": scenario.start.isoformat(),
-                "KRAKEN_CLOCK_SPEED": str(speed),
-                "KRAKEN_CLOCK_AT": began_at.isoformat(),
+                **env,
             }
         )
         await homey.start()
         try:
             backend = BackendUnderTest(homey, simulator, scenario)
+            if shared:
+                backend.hosted.clock = clock
             if set_up:
                 answer = await backend.set_up()
                 if answer["status"] != 200:
