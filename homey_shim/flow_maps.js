@@ -149,6 +149,10 @@ const CONDITIONS = {
     fields: ['device_state'],
     test: (state, args) => state.device_state === args.state,
   },
+  smart_control_is_on: {
+    fields: ['smart_control_enabled'],
+    test: state => state.smart_control_enabled === true,
+  },
 };
 
 /*

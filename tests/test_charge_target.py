@@ -77,6 +77,11 @@ def test_the_same_week_every_day_says_so_and_a_heat_pump_has_no_percent() -> Non
     assert celsius is not None
     assert (celsius.target_percent, celsius.ready_by) == (None, "06:00")
     assert charge_target_now((), at("2026-03-10T12:00:00Z")) is None
+    noon = charge_target_now(
+        [WeekdayTarget(d, time(12, 0), 80.0) for d in range(7)], at("2026-03-10T12:30:00Z")
+    )
+    assert noon is not None
+    assert (noon.target_percent, noon.ready_by) == (80, None)  # not a time Kraken takes
 
 
 def test_changing_one_of_the_two_keeps_each_days_other_value() -> None:

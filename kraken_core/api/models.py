@@ -104,6 +104,13 @@ class PlannedDispatchState(_Model):
     energy_kwh: float | None
 
 
+#: The ready-by times Kraken takes: 04:00 to 11:00 in 30-minute steps (UK time).
+ReadyBy = Literal[
+    "04:00", "04:30", "05:00", "05:30", "06:00", "06:30", "07:00", "07:30",
+    "08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00",
+]  # fmt: skip
+
+
 class SmartEnergyDeviceState(_Model):
     """An EV or charger under Octopus's smart control."""
 
@@ -134,10 +141,10 @@ class SmartEnergyDeviceState(_Model):
         description="the charge target (% of the battery) of the next ready-by time to "
         "come (UK time); null when Octopus has none for the device",
     )
-    ready_by: str | None = Field(
+    ready_by: ReadyBy | None = Field(
         default=None,
         description="HH:MM (UK time) the car is to be charged by, the next to come of the "
-        "weekdays' ready-by times (04:00-11:00 in 30-minute steps)",
+        "weekdays' ready-by times (04:00-11:00 in 30-minute steps; null for any other)",
     )
     charge_target_same_every_day: bool | None = Field(
         default=None,

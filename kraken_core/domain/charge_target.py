@@ -40,7 +40,7 @@ class ChargeTargetNow:
     of the week has the same pair."""
 
     target_percent: int | None
-    ready_by: str
+    ready_by: str | None  # "HH:MM"; None when Kraken's is not one it takes
     same_every_day: bool
 
 
@@ -76,7 +76,9 @@ def charge_target_now(
     target = upcoming.target if percent else None
     return ChargeTargetNow(
         target_percent=None if target is None else round(target),
-        ready_by=upcoming.ready_by.strftime("%H:%M"),
+        ready_by=upcoming.ready_by.strftime("%H:%M")
+        if ready_by_allowed(upcoming.ready_by)
+        else None,
         same_every_day=len(pairs) == 1 and len(by_day) == 7,
     )
 
