@@ -150,8 +150,8 @@ class DevicesPoller(Poller):
         return True
 
     def take_changed(self, device: SmartFlexDevice, now: datetime) -> None:
-        """A device as Kraken answered a change to it (smart control, charge target,
-        boost): shown at once, before the next devices read confirms it."""
+        """A device as Kraken answered a change to it (smart control, charge target):
+        shown at once, before the next devices read confirms it."""
         if device.id not in self.devices:
             return  # not on the account as last read: the next read decides
         self.devices[device.id] = smart_device(device)
