@@ -3,7 +3,7 @@
 const Homey = require('homey');
 const {
   AppApiClient, BACKEND_APP_ID, BridgeClient, BridgeConnection, BridgeConfigError, BridgeConnectionError,
-  FlowCards, SETTINGS, TRANSPORT_HOMEY_APP, TRANSPORT_HTTP, describeError,
+  FlowCards, SETTINGS, TRANSPORT_HOMEY_APP, TRANSPORT_HTTP, WIDGET_EVENT, describeError, widgetNudge,
 } = require('./homey_shim');
 
 const SETTING_TRANSPORT = 'bridge_transport'; // 'http' (or unset, as before there was a choice) | 'homey-app'
@@ -26,6 +26,7 @@ class KrakenBridgeApp extends Homey.App {
       log: (...args) => this.log(...args),
       onConnected: client => this._syncBridgeSettings(client),
     });
+    this._unwatch = this.bridge.watch(event => this._nudgeWidgets(event));
     this.flowCards = new FlowCards({
       homey: this.homey,
       connection: this.bridge,
@@ -45,6 +46,7 @@ class KrakenBridgeApp extends Homey.App {
   }
 
   async onUninit() {
+    if (this._unwatch) this._unwatch();
     if (this.bridge) await this.bridge.stop();
   }
 
@@ -191,6 +193,18 @@ class KrakenBridgeApp extends Homey.App {
     } catch (err) {
       throw new Error(describeError(this.homey, err));
     }
+  }
+
+  /**
+   * Tells the widgets (Homey.on(WIDGET_EVENT)) that something they draw changed, so they
+   * read again now rather than at their next slow poll (homey_shim/widget_events.js).
+   */
+  _nudgeWidgets(event) {
+    const nudge = widgetNudge(event);
+    if (!nudge) return;
+    Promise.resolve()
+      .then(() => this.homey.api.realtime(WIDGET_EVENT, nudge))
+      .catch(err => this.log(`telling the widgets failed: ${err.message}`));
   }
 
   _widgetClient() {

@@ -13,6 +13,7 @@
  *        state has none); current: when something changed, a copy of the whole cached
  *        state just after this event (what trigger tokens are built from)
  *   {type: 'availability', available, reason, error}  the bridge's view of the device
+ *        (changed: true when the bridge had said otherwise before)
  *   {type: 'trigger', card, tokens}               a flow card the bridge fired
  *   {type: 'bridge', connected: true}             the bridge is reachable (again)
  *   {type: 'bridge', connected: false, error}     it is not, or its event stream failed (an
@@ -64,8 +65,10 @@ class BridgeConnection {
     this._status = 'idle'; // idle | connecting | up | down
     this._error = NOT_CONFIGURED();
     this._listeners = new Map(); // device id → Set<listener>
+    this._watchers = new Set(); // listeners of every device's events (watch())
     this._snapshots = new Map(); // device id → {state, available, reason, updatedAt}
     this._lastTriggerId = null; // highest trigger event id handled
+    this._streamSeq = 0; // counts state fields the stream brought (see refreshDevice)
     this.droppedTriggers = 0; // replayed triggers that were handled before
   }
 
@@ -142,18 +145,35 @@ class BridgeConnection {
     };
   }
 
+  /**
+   * Every device's events, subscribed or not, as `{deviceId, ...event}` (state and
+   * availability), and the bridge's own (`{deviceId: null, type: 'bridge', connected}`):
+   * what the widgets are told about.
+   * @param {(event: object) => void} listener
+   * @returns {() => void} unwatch
+   */
+  watch(listener) {
+    this._watchers.add(listener);
+    return () => this._watchers.delete(listener);
+  }
+
   /** The cached view of one device, or undefined. */
   snapshot(deviceId) {
     return this._snapshots.get(deviceId);
   }
 
-  /** Re-reads one device's full state from the bridge and hands it to its listeners. */
+  /**
+   * Re-reads one device's full state from the bridge and hands it to its listeners. A
+   * field the stream brought while the read was on its way keeps the stream's value: the
+   * read may have been answered before that change.
+   */
   async refreshDevice(deviceId) {
     if (!this._client) return;
     const client = this._client;
+    const asked = this._streamSeq;
     try {
       const device = await client.getDevice(deviceId);
-      if (client === this._client) this._applyDevice(deviceId, device);
+      if (client === this._client) this._applyDevice(deviceId, device, asked);
     } catch (err) {
       if (client !== this._client) return;
       if (err.code === 'not_found') {
@@ -245,6 +265,8 @@ class BridgeConnection {
         const snapshot = this._snapshotFor(deviceId);
         const previous = changedFields(snapshot.state, state);
         Object.assign(snapshot.state, state);
+        if (!snapshot.fieldSeq) snapshot.fieldSeq = {};
+        for (const field of Object.keys(state)) snapshot.fieldSeq[field] = ++this._streamSeq;
         if (payload.updated_at) snapshot.updatedAt = payload.updated_at;
         this._emit(deviceId, {
           type: 'state', state, updatedAt: payload.updated_at || null, full: false, previous, current: withChanges(snapshot, previous),
@@ -253,9 +275,13 @@ class BridgeConnection {
       }
       case 'availability': {
         const snapshot = this._snapshotFor(deviceId);
+        const changed = snapshot.availabilityKnown === true && snapshot.available !== (payload.available !== false);
         snapshot.available = payload.available !== false;
         snapshot.reason = payload.reason || null;
-        this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
+        snapshot.availabilityKnown = true;
+        this._emit(deviceId, {
+          type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null, changed,
+        });
         break;
       }
       case 'trigger': {
@@ -289,32 +315,48 @@ class BridgeConnection {
     return snapshot;
   }
 
-  /** A full GET answer; skipped when the stream already brought something newer. */
-  _applyDevice(deviceId, device) {
+  /**
+   * A full GET answer; skipped when the stream already brought something newer, and
+   * without the fields the stream brought after the read was asked (`asked`).
+   */
+  _applyDevice(deviceId, device, asked = Infinity) {
     const cached = this._snapshots.get(deviceId);
     if (cached && isOlder(device.updated_at, cached.updatedAt)) return;
-    const previous = cached ? changedFields(cached.state, device.state) : {};
+    const state = { ...device.state };
+    for (const [field, seq] of Object.entries((cached && cached.fieldSeq) || {})) {
+      if (seq > asked) state[field] = cached.state[field];
+    }
+    const previous = cached ? changedFields(cached.state, state) : {};
     const snapshot = {
-      state: { ...device.state },
+      state,
       available: device.available !== false,
       reason: device.unavailable_reason || null,
       updatedAt: device.updated_at || null,
+      availabilityKnown: true,
+      fieldSeq: cached ? cached.fieldSeq : undefined,
     };
+    const changed = Boolean(cached && cached.availabilityKnown && cached.available !== snapshot.available);
     this._snapshots.set(deviceId, snapshot);
     this._emit(deviceId, {
       type: 'state', state: { ...snapshot.state }, updatedAt: snapshot.updatedAt, full: true, previous,
       current: withChanges(snapshot, previous),
     });
-    this._emit(deviceId, { type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null });
+    this._emit(deviceId, {
+      type: 'availability', available: snapshot.available, reason: snapshot.reason, error: null, changed,
+    });
   }
 
   _emit(deviceId, event) {
+    if (deviceId && (event.type === 'state' || event.type === 'availability')) {
+      for (const watcher of [...this._watchers]) safeCall(watcher, { deviceId, ...event });
+    }
     const set = deviceId && this._listeners.get(deviceId);
     if (!set) return;
     for (const listener of [...set]) safeCall(listener, event);
   }
 
   _emitAll(event) {
+    for (const watcher of [...this._watchers]) safeCall(watcher, { deviceId: null, ...event });
     for (const set of this._listeners.values()) {
       for (const listener of [...set]) safeCall(listener, event);
     }

@@ -9,7 +9,7 @@
  */
 
 const Homey = require('homey');
-const { capabilityValues, STATE_MAPS, WARNINGS } = require('./state_maps');
+const { capabilityValues, STATE_MAPS, WARNINGS, SETTABLE_CAPABILITIES } = require('./state_maps');
 const { STATE_TRIGGERS, BRIDGE_TRIGGERS, TARIFF_KINDS } = require('./flow_maps');
 const { describeError } = require('./errors');
 
@@ -44,6 +44,7 @@ class BridgeDevice extends Homey.Device {
     this._warning = undefined; // what setWarning last showed; null once cleared
     this._queue = Promise.resolve();
     await this._addMissingCapabilities();
+    this._listenToTile();
     this._unsubscribe = this.homey.app.bridge.subscribe(this.bridgeDeviceId, event => this._enqueue(event));
     if (this.homey.app.bridge.connected) this.homey.app.refreshBridgeSettings();
   }
@@ -189,6 +190,21 @@ class BridgeDevice extends Homey.Device {
     } else {
       this.log(`unavailable: ${reason}`);
       await this.setUnavailable(reason);
+    }
+  }
+
+  /**
+   * A capability set from the tile (or by Homey for a flow) becomes its bridge action
+   * (SETTABLE_CAPABILITIES). Homey shows the value once the bridge has it; a refusal is
+   * thrown as the bridge's sentence, which Homey shows, and the tile keeps its value.
+   */
+  _listenToTile() {
+    for (const [capability, row] of Object.entries(SETTABLE_CAPABILITIES[this.bridgeKind] || {})) {
+      if (!this.hasCapability(capability)) continue;
+      this.registerCapabilityListener(capability, async value => {
+        const answer = await this.homey.app.flowCards.callAction(this, row.action(value), row.body(value));
+        this.log(`${capability} set to ${value}: ${(answer && answer.message) || 'done'}`);
+      });
     }
   }
 

@@ -120,6 +120,14 @@ class FlowCards {
     if (unsaved) await this._saveFired(device, fired);
   }
 
+  /**
+   * Runs a bridge action for `device` (a flow card's or a capability set from the tile);
+   * a refusal is thrown as the bridge's own sentence.
+   */
+  callAction(device, action, body) {
+    return this._call(device, action, body);
+  }
+
   /** Forgets a device (deleted): the memory in front of its store. */
   forget(bridgeDeviceId) {
     this._firedWindows.delete(bridgeDeviceId);

@@ -221,6 +221,10 @@ const CONDITIONS = {
     fields: ['device_state'],
     test: (state, args) => state.device_state === args.state,
   },
+  smart_control_is_on: {
+    fields: ['smart_control_enabled'],
+    test: state => state.smart_control_enabled === true,
+  },
   home_mini_is_silent: {
     fields: ['telemetry_stale'],
     test: state => state.telemetry_stale === true,

@@ -12,5 +12,6 @@ module.exports = {
   ...require('./state_maps'),
   ...require('./flow_maps'),
   ...require('./flow_cards'),
+  ...require('./widget_events'),
   convert: require('./convert'),
 };

@@ -10,6 +10,11 @@
 const convert = require('./convert');
 
 const RATE_SOURCES = ['tariff', 'smart_dispatch', 'boost'];
+/* The ready-by times Kraken takes (04:00 to 11:00 in 30-minute steps): the bridge's enum. */
+const READY_BY_TIMES = Array.from({ length: 15 }, (_, i) => {
+  const minutes = 240 + 30 * i;
+  return `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${minutes % 60 ? '30' : '00'}`;
+});
 
 const tariff = [
   { field: 'unit_rate', capability: 'measure_monetary', convert: convert.penceToPounds },
@@ -56,6 +61,9 @@ const STATE_MAPS = {
     { field: 'next_dispatch_start', capability: 'next_dispatch_start', convert: convert.localDayTime },
     { field: 'next_dispatch_end', capability: 'next_dispatch_end', convert: convert.localDayTime },
     { field: 'allowance_used_minutes', capability: 'allowance_used', convert: convert.integer },
+    { field: 'charge_target_percent', capability: 'charge_target', convert: convert.integer },
+    { field: 'ready_by', capability: 'ready_by', convert: convert.oneOf(READY_BY_TIMES) },
+    { field: 'smart_control_enabled', capability: 'smart_control', convert: convert.boolean },
   ],
   gas_tariff: [
     { field: 'unit_rate', capability: 'measure_monetary', convert: convert.penceToPounds },
@@ -132,6 +140,7 @@ const UNMAPPED_FIELDS = {
     ev_unit_rate: 'the import tariff shows the price; no capability for the car\'s own rate yet',
     ev_peak_rate: 'four-rate EV tariffs only, a fixed tariff figure; no capability for it yet',
     ev_off_peak_rate: 'four-rate EV tariffs only, a fixed tariff figure; no capability for it yet',
+    charge_target_same_every_day: 'charge_target and ready_by show the next morning\'s; the bridge page and the Octopus app show the week',
   },
   gas_tariff: {
     product_code: tariffUnmapped.product_code,
@@ -158,6 +167,19 @@ const WARNINGS = {
 };
 
 /**
+ * Capabilities a person sets from the device tile: each change is one bridge action (the
+ * bridge checks it and asks Octopus; the state it publishes afterwards sets the tile).
+ * `action(value)` names the action, `body(value)` its JSON body.
+ */
+const SETTABLE_CAPABILITIES = {
+  smart_energy_device: {
+    charge_target: { action: () => 'set_charge_target', body: value => ({ target_percent: Math.round(Number(value)) }) },
+    ready_by: { action: () => 'set_charge_target', body: value => ({ ready_by: String(value) }) },
+    smart_control: { action: value => (value ? 'resume_smart_control' : 'suspend_smart_control'), body: () => ({}) },
+  },
+};
+
+/**
  * Capability values for the fields present in `state` (a partial state changes only
  * its own capabilities).
  * @returns {Array<[string, any]>} [capability, value] pairs
@@ -172,5 +194,5 @@ function capabilityValues(stateMap, state, ctx) {
 }
 
 module.exports = {
-  STATE_MAPS, UNMAPPED_FIELDS, RATE_SOURCES, WARNINGS, capabilityValues,
+  STATE_MAPS, UNMAPPED_FIELDS, RATE_SOURCES, READY_BY_TIMES, WARNINGS, SETTABLE_CAPABILITIES, capabilityValues,
 };

@@ -72,7 +72,7 @@ def test_boost_charge_target_and_smart_control_while_plugged_in(tmp_path: Path) 
         )
         assert too_late.status_code == 422
         assert "04:00 to 11:00" in too_late.json()["detail"]
-        missing = act(bridge.url, bridge.headers, CAR, "set_charge_target", {"ready_by": "07:00"})
+        missing = act(bridge.url, bridge.headers, CAR, "set_charge_target", {})
         assert missing.status_code == 422
         assert "target_percent" in missing.json()["detail"]
         suspended = act(bridge.url, bridge.headers, CAR, "suspend_smart_control")

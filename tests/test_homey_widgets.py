@@ -56,7 +56,7 @@ STUB = """
     ready(options) { stub.ready.push(options || {}); },
     setHeight(height) { stub.heights.push(height); },
     getSettings() { return stub.settings; },
-    on() {},
+    on(event, handler) { (stub.handlers[event] = stub.handlers[event] || []).push(handler); },
     __(key, tokens) {
       let text = lookup(key);
       if (typeof text !== "string") return key;
@@ -66,6 +66,8 @@ STUB = """
       return text;
     },
   };
+  // What the app's this.homey.api.realtime(event, data) does: Homey hands it to the page.
+  stub.push = (event, data) => (stub.handlers[event] || []).forEach((handler) => handler(data));
   document.addEventListener("DOMContentLoaded", () => {
     if (stub.dark) document.body.classList.add("homey-dark-mode");
     // Homey's frame pads a widget's body by 16 px (.homey-widget).
@@ -102,6 +104,7 @@ def widget_page(
         "calls": [],
         "ready": [],
         "heights": [],
+        "handlers": {},
     }
     public = WIDGETS / widget / "public"
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
@@ -286,6 +289,97 @@ def test_price_chart_shows_the_scenarios_prices_by_quadrant_with_now_marked(
         )
 
 
+BANDS = """svg => [...svg.querySelectorAll("rect.band")].map(band => ({
+  start: band.dataset.start, end: band.dataset.end, type: band.dataset.type,
+  counted: band.dataset.counted === "true", device: band.dataset.device,
+  kind: band.getAttribute("class").replace("band ", ""), fill: getComputedStyle(band).fill,
+  dash: getComputedStyle(band).strokeDasharray, title: band.textContent,
+  x: band.getBBox().x, w: band.getBBox().width,
+}))"""
+
+
+def bands(page: Page, date: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page.eval_on_selector(f"svg[data-date='{date}']", BANDS)
+    return found
+
+
+def test_price_chart_draws_the_dispatch_bands_as_the_bridge_page_does(
+    bridge: RunningBridge,
+) -> None:
+    today, tomorrow = timeline_answers(bridge)
+    answers = {"/timeline": today, f"/timeline?date={TOMORROW}": tomorrow}
+    with widget_page("price_chart", answers) as page:
+        drawn = bands(page, DAY)
+        # Every dispatch window of the bridge's timeline, in its order, behind the bars.
+        assert [(b["start"], b["end"], b["type"], b["counted"]) for b in drawn] == [
+            (d["start"], d["end"], d["type"], d["counted"]) for d in today["dispatches"]
+        ]
+        kinds = {(b["device"], b["start"]): b["kind"] for b in drawn}
+        # The scenario: the Tesla boosts 18:00-18:45 and smart-charges 19:00-20:00; the
+        # MG4, unplugged since 18:01, has a plan that does not count.
+        assert kinds[("dev-tesla", "2026-03-10T18:00:00Z")] == "boost"
+        assert kinds[("dev-tesla", "2026-03-10T19:00:00Z")] == "smart"
+        ignored = [b for b in drawn if b["kind"] == "ignored"]
+        assert ignored, today["dispatches"]
+        assert all(not b["counted"] and b["dash"] != "none" for b in ignored)
+        assert all("not counted" in b["title"] for b in ignored)
+        # A band spans its half-hours' bars: 19:00-20:00 is the two bars from 19:00.
+        day_bars = {b["start"]: b for b in bars(page, DAY)}
+        smart = next(b for b in drawn if b["kind"] == "smart" and b["start"].endswith("19:00:00Z"))
+        first, second = day_bars["2026-03-10T19:00:00Z"], day_bars["2026-03-10T19:30:00Z"]
+        assert smart["x"] <= first["x"] < second["x"] + second["w"] <= smart["x"] + smart["w"]
+        assert smart["x"] + smart["w"] < day_bars["2026-03-10T20:00:00Z"]["x"] + 1
+        assert smart["fill"] != next(b for b in drawn if b["kind"] == "boost")["fill"]
+        assert smart["title"] == "Smart charging 19:00–20:00, Tesla Model 3"
+        # Tomorrow's chart has the night's dispatch from 00:00.
+        assert [b["start"] for b in bands(page, TOMORROW)] == [
+            d["start"] for d in tomorrow["dispatches"]
+        ]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "widget-price-chart-bands.png"), full_page=True)
+
+
+def test_a_pushed_change_redraws_the_price_chart_without_waiting_for_the_poll(
+    bridge: RunningBridge,
+) -> None:
+    today, tomorrow = timeline_answers(bridge)
+    answers = {"/timeline": today, f"/timeline?date={TOMORROW}": tomorrow}
+    with widget_page("price_chart", answers, settings={"show_tomorrow": False}) as page:
+        before = len(bands(page, DAY))
+        # Kraken plans one more charge for the Tesla: the bridge's timeline has it, and the
+        # app pushes that the car's planned dispatches changed.
+        moved = {
+            **today,
+            "dispatches": [
+                *today["dispatches"],
+                {
+                    "device_id": "dev-tesla",
+                    "device_name": "Tesla Model 3",
+                    "start": "2026-03-10T22:00:00Z",
+                    "end": "2026-03-10T23:00:00Z",
+                    "type": "SMART",
+                    "counted": True,
+                    "reason": None,
+                },
+            ],
+        }
+        page.evaluate("(day) => { window.__stub.answers['/timeline'] = day; }", moved)
+        nudge = {
+            "device_id": "smart_energy_device.dev-tesla",
+            "kind": "smart_energy_device",
+            "fields": ["planned_dispatches"],
+        }
+        page.evaluate("(data) => window.__stub.push('kraken_state', data)", nudge)
+        page.wait_for_function(
+            f"() => document.querySelectorAll(\"svg[data-date='{DAY}'] rect.band\").length"
+            f" === {before + 1}",
+            timeout=5_000,
+        )
+        assert bands(page, DAY)[-1]["start"] == "2026-03-10T22:00:00Z"
+        # One read more, the push's; the fallback poll is ten minutes away.
+        assert page.evaluate("() => window.__stub.calls") == [["GET", "/timeline"]] * 2
+
+
 def test_price_chart_before_tomorrows_prices_says_so_and_can_hide_tomorrow(
     bridge: RunningBridge,
 ) -> None:
@@ -367,6 +461,54 @@ def test_next_dispatch_shows_each_cars_next_window_in_local_time(
         page.screenshot(
             path=str(ARTIFACTS / f"widget-next-dispatch-{theme}-narrow.png"), full_page=True
         )
+
+
+def test_a_pushed_change_redraws_the_next_dispatch_without_waiting_for_the_poll(
+    bridge: RunningBridge,
+) -> None:
+    today = get(bridge, "/timeline")
+    devices = smart_devices(bridge)
+    answer = {"now": today["now"], "timezone": "Europe/London", "language": "en"}
+    with widget_page("next_dispatch", {"/devices": {**answer, "devices": devices}}) as page:
+        mg4 = page.locator("li[data-device-id='smart_energy_device.dev-mg4']")
+        assert mg4.locator(".kb-window").inner_text() == "No smart charge planned"
+        # The MG4 is plugged in again and Kraken plans it a charge at 21:00.
+        plugged = [
+            {
+                **d,
+                "state": {
+                    **d["state"],
+                    "device_state": "SMART_CONTROL_CAPABLE",
+                    "dispatches_honoured": True,
+                    "next_dispatch_start": "2026-03-10T21:00:00Z",
+                    "next_dispatch_end": "2026-03-10T22:00:00Z",
+                    "planned_dispatch_count": 1,
+                },
+            }
+            if d["id"] == "smart_energy_device.dev-mg4"
+            else d
+            for d in devices
+        ]
+        page.evaluate(
+            "(next) => { window.__stub.answers['/devices'] = next; }",
+            {**answer, "devices": plugged},
+        )
+        page.evaluate(
+            "(data) => window.__stub.push('kraken_state', data)",
+            {
+                "device_id": "smart_energy_device.dev-mg4",
+                "kind": "smart_energy_device",
+                "fields": ["device_state", "next_dispatch_start"],
+            },
+        )
+        page.wait_for_function(
+            "() => document.querySelector(\"li[data-device-id='smart_energy_device.dev-mg4']"
+            ' .kb-times") !== null',
+            timeout=5_000,
+        )
+        assert mg4.locator(".kb-window").inner_text().split() == ["Today", "21:00", "–", "22:00"]
+        assert mg4.locator(".kb-detail").inner_text().endswith("1 planned")
+        assert page.evaluate("() => window.__stub.calls") == [["GET", "/devices"]] * 2
 
 
 def test_next_dispatch_names_tomorrow_and_says_when_the_bridge_has_no_car() -> None:

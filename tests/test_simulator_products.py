@@ -402,6 +402,71 @@ async def test_ready_by_times_are_served_as_hh_mm_ss_and_taken_with_or_without_s
     assert "8am" in refused.text
 
 
+SUSPEND = """
+mutation($input: SmartControlInput!) {
+  updateDeviceSmartControl(input: $input) { status { currentState isSuspended } }
+}
+"""
+STATUS = """
+query($n: String!) { devices(accountNumber: $n) { id status { current currentState isSuspended } } }
+"""
+
+
+async def test_a_suspended_device_answers_is_suspended_in_smart_control_off_until_resumed(
+    tmp_path: Path,
+) -> None:
+    # iog_boost_evening: the charger is plugged in (SMART_CONTROL_CAPABLE) from 17:30.
+    data = _bundled("iog_boost_evening")
+    device = data["devices"][0]["id"]
+    number = data["account"]["number"]
+    async with serving(tmp_path, data) as kraken:
+        kraken.clock.set(datetime(2026, 3, 10, 17, 45, tzinfo=UTC))
+        suspended = await kraken.graphql(SUSPEND, input={"deviceId": device, "action": "SUSPEND"})
+        read = await kraken.graphql(STATUS, n=number)
+        # 18:00 the scenario boosts and 19:00 it is smart-charging again: the household's
+        # suspension holds through both.
+        kraken.clock.set(datetime(2026, 3, 10, 19, 5, tzinfo=UTC))
+        kraken.token = ""  # an hour on: sign in again
+        later = await kraken.graphql(STATUS, n=number)
+        resumed = await kraken.graphql(SUSPEND, input={"deviceId": device, "action": "UNSUSPEND"})
+
+    off = {"currentState": "SMART_CONTROL_OFF", "isSuspended": True}
+    assert suspended == {"data": {"updateDeviceSmartControl": {"status": off}}}
+    assert read["data"]["devices"] == [{"id": device, "status": {"current": "LIVE", **off}}]
+    assert later["data"]["devices"][0]["status"] == {"current": "LIVE", **off}
+    # Resumed: the charger's own state at 19:05, as the scenario has it.
+    assert resumed["data"]["updateDeviceSmartControl"]["status"] == {
+        "currentState": "SMART_CONTROL_CAPABLE",
+        "isSuspended": False,
+    }
+
+
+async def test_preferences_kraken_cannot_take_are_kt_ct_4321(tmp_path: Path) -> None:
+    data = _bundled("iog_unplugged_spurious_dispatch")
+    device = data["devices"][0]["id"]
+    five_days = [{"dayOfWeek": day, "time": "07:00", "max": 80} for day in DAYS[:5]]
+    noon = [{"dayOfWeek": day, "time": "12:00", "max": 80} for day in DAYS]
+    async with serving(tmp_path, data) as kraken:
+        answers = [
+            await kraken.graphql(
+                SET_PREFERENCES,
+                input={
+                    "deviceId": device,
+                    "mode": "CHARGE",
+                    "unit": "PERCENTAGE",
+                    "schedules": schedules,
+                },
+            )
+            for schedules in (five_days, noon)
+        ]
+
+    for answer, why in zip(answers, ("all seven days", "04:00 to 11:00"), strict=True):
+        (error,) = answer["errors"]
+        assert error["message"] == "Serializer validation error."
+        assert error["extensions"]["errorCode"] == "KT-CT-4321"
+        assert why in error["extensions"]["validationErrors"][0]
+
+
 # --- account: meterType, tariff __typename, four-rate EV rates ---------------------------
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal, Protocol, get_args
+from typing import Annotated, Any, Literal, Protocol, Self, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -104,6 +104,13 @@ class PlannedDispatchState(_Model):
     energy_kwh: float | None
 
 
+#: The ready-by times Kraken takes: 04:00 to 11:00 in 30-minute steps (UK time).
+ReadyBy = Literal[
+    "04:00", "04:30", "05:00", "05:30", "06:00", "06:30", "07:00", "07:30",
+    "08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00",
+]  # fmt: skip
+
+
 class SmartEnergyDeviceState(_Model):
     """An EV or charger under Octopus's smart control."""
 
@@ -128,6 +135,25 @@ class SmartEnergyDeviceState(_Model):
     allowance_used_minutes: int
     allowance_left_minutes: int | None
     allowance_reached: bool
+    # --- issue 15: intelligent settings read back (Kraken's preferences and status) ---
+    charge_target_percent: int | None = Field(
+        default=None,
+        description="the charge target (% of the battery) of the next ready-by time to "
+        "come (UK time); null when Octopus has none for the device",
+    )
+    ready_by: ReadyBy | None = Field(
+        default=None,
+        description="HH:MM (UK time) the car is to be charged by, the next to come of the "
+        "weekdays' ready-by times (04:00-11:00 in 30-minute steps; null for any other)",
+    )
+    charge_target_same_every_day: bool | None = Field(
+        default=None,
+        description="every weekday has the same target and ready-by time; null without one",
+    )
+    smart_control_enabled: bool | None = Field(
+        default=None,
+        description="Octopus's smart control is on (not suspended: Kraken's status.isSuspended)",
+    )
 
 
 class AccountFigures(_Model):
@@ -428,15 +454,32 @@ class NoBody(_Request):
 
 
 class ChargeTarget(_Request):
-    target_percent: int = Field(ge=10, le=100)
-    ready_by: time = Field(description="UK clock time, HH:MM")
+    """Either or both: a field left out keeps each weekday's own value (issue 15)."""
+
+    target_percent: int | None = Field(default=None, ge=10, le=100)
+    ready_by: time | None = Field(default=None, description="UK clock time, HH:MM")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, given: object) -> object:
+        if isinstance(given, dict):
+            for field in ("target_percent", "ready_by"):
+                if field in given and given[field] is None:
+                    raise ValueError(f"{field}: give a value, or leave {field} out to keep it")
+        return given
 
     @field_validator("ready_by")
     @classmethod
-    def _clock_time(cls, value: time) -> time:
-        if value.tzinfo is not None:
+    def _clock_time(cls, value: time | None) -> time | None:
+        if value is not None and value.tzinfo is not None:
             raise ValueError("give a UK clock time without a zone, e.g. 07:30")
         return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.target_percent is None and self.ready_by is None:
+            raise ValueError("give target_percent (10-100), ready_by (HH:MM) or both")
+        return self
 
 
 class CheapestWindowQuery(_Request):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kraken_core.domain.allowance import AllowanceRule, billable_windows
+from kraken_core.domain.charge_target import WeekdayTarget
 from kraken_core.domain.dispatch import DispatchLedger, PlannedDispatch, dispatches_honoured
 from kraken_core.domain.windows import (
     DispatchType,
@@ -37,6 +38,11 @@ class SmartDevice:
     id: str
     name: str
     device_state: str | None
+    # Issue 15, read back on the device: Kraken's status.isSuspended and the charge
+    # target per weekday (empty: Kraken gives none), and whether its unit is a percentage.
+    is_suspended: bool | None = None
+    charge_schedule: tuple[WeekdayTarget, ...] = ()
+    charge_unit_percent: bool = True
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from kraken_core.api.models import (
     NoBody,
     readable,
 )
+from kraken_core.domain.charge_target import changed_week
 from kraken_core.domain.cheapest import cheapest_window, clock_range, most_expensive_window
 from kraken_core.domain.timeline import slot_start
 from kraken_core.engine.engine import Engine
@@ -118,21 +119,11 @@ async def _ask_octopus(
             message = "Boost charging cancelled."
         elif action in ("suspend_smart_control", "resume_smart_control"):
             enabled = action == "resume_smart_control"
-            await client.set_smart_control(kraken_id, enabled=enabled)
+            engine.device_changed(await client.set_smart_control(kraken_id, enabled=enabled))
             message = "Smart charging resumed." if enabled else "Smart charging suspended."
         else:
             assert isinstance(body, ChargeTarget)
-            ready_by, target = body.ready_by, float(body.target_percent)
-            await client.set_device_preferences(
-                kraken_id,
-                [
-                    PreferenceSchedule(
-                        day_of_week=day, ready_by=ready_by, max_value=target, min_value=None
-                    )
-                    for day in DAYS_OF_WEEK
-                ],
-            )
-            message = f"Charge target set: {target:g} % by {ready_by:%H:%M} every day."
+            message = await _set_charge_target(engine, kraken_id, body)
     except KrakenActionRefused as exc:
         raise ActionError(409, str(exc)) from None
     except KrakenThrottled as exc:
@@ -145,6 +136,31 @@ async def _ask_octopus(
     with contextlib.suppress(RefreshRefused):  # if refused, regular polling picks it up
         engine.request_dispatch_refresh(kraken_id, "event")
     return ActionResult(status=200, body={"message": message})
+
+
+async def _set_charge_target(engine: Engine, kraken_id: str, body: ChargeTarget) -> str:
+    """Kraken takes the whole week at once: the days get what is given, and keep their own
+    ready-by time or target (as last read) for what is left out."""
+    known = engine.devices.devices.get(kraken_id)
+    target = None if body.target_percent is None else float(body.target_percent)
+    week = changed_week(
+        known.charge_schedule if known else (), target=target, ready_by=body.ready_by
+    )
+    schedules = [
+        PreferenceSchedule(
+            day_of_week=DAYS_OF_WEEK[day.weekday],
+            ready_by=day.ready_by,
+            max_value=day.target,
+            min_value=None,
+        )
+        for day in week
+    ]
+    engine.device_changed(await engine.client.set_device_preferences(kraken_id, schedules))
+    if target is None:
+        return f"Ready-by time set: {body.ready_by:%H:%M} every day, each day's target kept."
+    if body.ready_by is None:
+        return f"Charge target set: {target:g} % every day, each day's ready-by time kept."
+    return f"Charge target set: {target:g} % by {body.ready_by:%H:%M} every day."
 
 
 def _try_later(engine: Engine, action: str, throttled: KrakenThrottled) -> ActionError:

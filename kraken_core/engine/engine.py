@@ -41,6 +41,7 @@ from kraken_core.engine.refresh import QUICK, DispatchRefreshPolicy
 from kraken_core.engine.settings import EngineSettings
 from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller
 from kraken_core.kraken.client import KrakenClient
+from kraken_core.kraken.models import SmartFlexDevice
 from kraken_core.store.db import Store
 
 
@@ -212,6 +213,17 @@ class Engine:
             self.devices.due = min(self.devices.due, now + QUICK)
         self.wake()
         return when
+
+    def device_changed(self, device: SmartFlexDevice) -> None:
+        """Kraken answered a change (smart control, charge target) with the device as it
+        is now: its state is published at once, and the devices are read again soon, so
+        a front door sees the change without waiting for the next scheduled read."""
+        now = self.clock.now()
+        self.devices.take_changed(device, now)
+        self.publisher.dispatches_read(now)
+        self.devices.due = min(self.devices.due, now + QUICK)
+        self._publish(now)
+        self.wake()
 
     # --- history ------------------------------------------------------------------------
 

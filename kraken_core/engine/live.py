@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from kraken_core.clock import Clock
 from kraken_core.domain.bands import SmartDevice
+from kraken_core.domain.charge_target import WeekdayTarget
 from kraken_core.domain.dispatch import PlannedDispatch, dispatches_honoured
 from kraken_core.domain.windows import DispatchType
 from kraken_core.engine.pollers import Pacing, Poller
@@ -23,8 +24,8 @@ from kraken_core.engine.refresh import RETRY, DispatchRefreshPolicy
 from kraken_core.engine.tariffs import AccountPoller
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.kraken.errors import KrakenError, KrakenNoData
+from kraken_core.kraken.models import DAYS_OF_WEEK, SmartFlexDevice, TelemetryReading
 from kraken_core.kraken.models import PlannedDispatch as WireDispatch
-from kraken_core.kraken.models import SmartFlexDevice, TelemetryReading
 
 COMBINE_WITHIN = timedelta(seconds=45)
 IDLE = timedelta(days=1)  # "not due": no device needs its dispatches fetched
@@ -82,7 +83,20 @@ class PerDevice:
 
 def smart_device(device: SmartFlexDevice) -> SmartDevice:
     name = " ".join(part for part in (device.make, device.model) if part) or "EV"
-    return SmartDevice(device.id, name, device.status.current_state)
+    preferences = device.preferences
+    days = (preferences.schedules if preferences else None) or []
+    schedule = tuple(
+        WeekdayTarget(DAYS_OF_WEEK.index(day.day_of_week), day.ready_by, day.max_value)
+        for day in days
+    )
+    return SmartDevice(
+        device.id,
+        name,
+        device.status.current_state,
+        is_suspended=device.status.is_suspended,
+        charge_schedule=schedule,
+        charge_unit_percent=preferences is None or preferences.unit == "PERCENTAGE",
+    )
 
 
 class DevicesPoller(Poller):
@@ -131,10 +145,21 @@ class DevicesPoller(Poller):
             elif device.id in self.devices:
                 devices[device.id] = self.devices[device.id]
         self.devices = devices
-        honoured = {d.id: dispatches_honoured(d.device_state) for d in self.devices.values()}
-        self._refresh.observe_states(honoured, now)
+        self._observe(now)
         self.record(now, None)
         return True
+
+    def take_changed(self, device: SmartFlexDevice, now: datetime) -> None:
+        """A device as Kraken answered a change to it (smart control, charge target):
+        shown at once, before the next devices read confirms it."""
+        if device.id not in self.devices:
+            return  # not on the account as last read: the next read decides
+        self.devices[device.id] = smart_device(device)
+        self._observe(now)
+
+    def _observe(self, now: datetime) -> None:
+        honoured = {d.id: dispatches_honoured(d.device_state) for d in self.devices.values()}
+        self._refresh.observe_states(honoured, now)
 
 
 class DispatchesPoller(Poller):

@@ -26,6 +26,7 @@ from kraken_core.api.models import (
 )
 from kraken_core.domain.allowance import AllowanceStatus, allowance_status
 from kraken_core.domain.bands import SmartDevice, device_billable_smart, household_billable
+from kraken_core.domain.charge_target import charge_target_now, smart_control_enabled
 from kraken_core.domain.dispatch import (
     DeviceObservation,
     DispatchLedger,
@@ -398,6 +399,7 @@ def _smart_state(
             PlannedDispatchState(**vars(d)) for d in smart.planned_dispatches
         )
     }
+    target = charge_target_now(device.charge_schedule, now, percent=device.charge_unit_percent)
     return SmartEnergyDeviceState(
         kraken_device_id=device.id,
         **fields,
@@ -407,6 +409,10 @@ def _smart_state(
         allowance_used_minutes=allowance.used_minutes,
         allowance_left_minutes=allowance.left_minutes,
         allowance_reached=allowance.reached,
+        charge_target_percent=target.target_percent if target else None,
+        ready_by=target.ready_by if target else None,
+        charge_target_same_every_day=target.same_every_day if target else None,
+        smart_control_enabled=smart_control_enabled(device.is_suspended, device.device_state),
     )
 
 

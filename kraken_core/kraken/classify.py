@@ -41,6 +41,21 @@ NO_DATA_CODES = frozenset({"KT-CT-4340"})
 #: (../shared/kraken/README.md, "Smart meter telemetry").
 TEMPORARY_CODES = frozenset({"KT-GB-4039", "KT-GB-4043"})
 BOOST_REFUSED = "KT-CT-4357"
+#: Kraken saying no to a change of a device's smart control or charge target: the
+#: "possible errors" the schema lists for updateDeviceSmartControl (KT-CT-4313, 4314,
+#: 4358 "Unable to suspend device control.", 4359 "Unable to resume device control.",
+#: 4387) and setDevicePreferences (KT-CT-4314, 4321 "Serializer validation error.",
+#: 4374 "An error occurred while trying to set your device preferences.").
+DEVICE_CHANGE_REFUSED: dict[str, frozenset[str]] = {
+    "updateDeviceSmartControl": frozenset(
+        {"KT-CT-4313", "KT-CT-4314", "KT-CT-4358", "KT-CT-4359", "KT-CT-4387"}
+    ),
+    "setDevicePreferences": frozenset({"KT-CT-4314", "KT-CT-4321", "KT-CT-4374"}),
+}
+DEVICE_CHANGE_WORDS = {
+    "updateDeviceSmartControl": "the change to smart charging",
+    "setDevicePreferences": "the charge target",
+}
 #: How long to leave Kraken alone after a throttle that does not say when to come back.
 THROTTLE_PAUSE = timedelta(minutes=15)
 
@@ -103,6 +118,13 @@ def classify_graphql_errors(
         )
     if code == BOOST_REFUSED:
         return _boost_refused(operation, extensions, message)
+    if code in DEVICE_CHANGE_REFUSED.get(operation, ()):
+        # Kraken's own sentence, as it gives it: the person reads why.
+        return KrakenActionRefused(
+            f"Octopus refused {DEVICE_CHANGE_WORDS[operation]}: {message.rstrip('.')}.",
+            operation=operation,
+            code=code,
+        )
     if code is None and (unknown := _UNKNOWN_FIELD.search(message)):
         return KrakenSchemaError(
             f"Kraken no longer has the field {unknown['type']}.{unknown['field']} that the "

@@ -114,6 +114,11 @@ class Simulator:
         # What clients changed (boost, smart control, preferences): state set at a time
         # holds until the device's next timeline entry.
         self.device_changes: dict[str, TimelineEntry] = {}
+        # updateDeviceSmartControl: (when, suspended) of each device's last change. A
+        # suspension is the household's choice: it outlives the car's comings and goings
+        # (later timeline entries) until resumed, or until a later entry gives
+        # isSuspended itself.
+        self.suspensions: dict[str, tuple[datetime, bool]] = {}
         self.preferences: dict[str, Preferences] = {}
         self.products = ProductCatalogue(scenario)
 
@@ -177,13 +182,42 @@ class Simulator:
         return next((fault for fault in self.scenario.faults if fault.covers(operation, now)), None)
 
     def device_state(self, device: Device, now: datetime) -> TimelineEntry | None:
-        """The state in force at ``now``: the latest timeline entry or client change."""
+        """The state in force at ``now``: the latest timeline entry or client change, with
+        smart control suspended or resumed as last asked."""
+        state = self._state_in_force(device, now)
+        return None if state is None else self._with_suspension(device, state, now)
+
+    def _state_in_force(self, device: Device, now: datetime) -> TimelineEntry | None:
         in_force = [entry for entry in device.timeline if entry.at <= now]
         change = self.device_changes.get(device.id)
         if change is not None and change.at <= now:
             in_force.append(change)
             in_force.sort(key=lambda entry: entry.at)
         return in_force[-1] if in_force else None
+
+    def _with_suspension(
+        self, device: Device, state: TimelineEntry, now: datetime
+    ) -> TimelineEntry:
+        """A suspended device answers ``isSuspended: true`` in SMART_CONTROL_OFF (Kraken's
+        state for smart control switched off); resuming gives back the car's own state."""
+        choice = self.suspensions.get(device.id)
+        if choice is None or choice[0] > now:
+            return state
+        asked_at, suspended = choice
+        if any(
+            asked_at < entry.at <= now and "isSuspended" in entry.model_fields_set
+            for entry in device.timeline
+        ):
+            return state  # the scenario says so itself, later
+        if suspended:
+            return state.model_copy(
+                update={"isSuspended": True, "currentState": "SMART_CONTROL_OFF"}
+            )
+        if state.isSuspended:
+            own = state.currentState
+            resumed = "SMART_CONTROL_CAPABLE" if own == "SMART_CONTROL_OFF" else own
+            return state.model_copy(update={"isSuspended": False, "currentState": resumed})
+        return state
 
     def preferences_of(self, device: Device) -> Preferences | None:
         return self.preferences.get(device.id, device.preferences)
@@ -225,26 +259,25 @@ class Simulator:
     def set_smart_control(
         self, device: Device, state: TimelineEntry, *, suspended: bool, now: datetime
     ) -> TimelineEntry:
-        """``updateDeviceSmartControl``: suspend or resume Octopus's control."""
-        if suspended:
-            return self._change(
-                device, state, now, isSuspended=True, currentState="SMART_CONTROL_OFF"
-            )
-        resumed = (
-            "SMART_CONTROL_CAPABLE"
-            if state.currentState == "SMART_CONTROL_OFF"
-            else state.currentState
-        )
-        return self._change(device, state, now, isSuspended=False, currentState=resumed)
+        """``updateDeviceSmartControl``: suspend or resume Octopus's control. A device that
+        is retired or not live yet is refused with the schema's KT-CT-4358 (suspend) or
+        KT-CT-4359 (resume)."""
+        if state.currentState == "RETIRED" or state.currentState in _NOT_YET_LIVE:
+            raise kraken_error("KT-CT-4358" if suspended else "KT-CT-4359")
+        self.suspensions[device.id] = (now, suspended)
+        own = self._state_in_force(device, now)
+        return self._with_suspension(device, own or state, now)
 
     def set_preferences(self, device: Device, given: dict[str, Any]) -> None:
         """``setDevicePreferences``: all seven days, ready-by 04:00-11:00 in 30-minute steps."""
+        # Kraken's answer to preferences it cannot take is KT-CT-4321, "Serializer
+        # validation error." (the schema's possible errors for setDevicePreferences).
         schedules = given.get("schedules") or []
         days = [schedule["dayOfWeek"] for schedule in schedules]
         if sorted(days) != sorted(get_args(DayOfWeek)):
-            raise GraphQLError(
-                "Schedules must be provided for all seven days of the week.",
-                extensions={"errorType": "VALIDATION", "errorClass": "VALIDATION"},
+            raise kraken_error(
+                "KT-CT-4321",
+                validationErrors=["Schedules must be provided for all seven days of the week."],
             )
         for schedule in schedules:
             ready_by = _parse_time(str(schedule["time"]))
@@ -253,10 +286,12 @@ class Simulator:
                 or not READY_BY_EARLIEST <= ready_by <= READY_BY_LATEST
                 or ready_by.minute % 30
             ):
-                raise GraphQLError(
-                    f"Invalid ready-by time {schedule['time']}: use 04:00 to 11:00 in "
-                    "30-minute steps.",
-                    extensions={"errorType": "VALIDATION", "errorClass": "VALIDATION"},
+                raise kraken_error(
+                    "KT-CT-4321",
+                    validationErrors=[
+                        f"Invalid ready-by time {schedule['time']}: use 04:00 to 11:00 in "
+                        "30-minute steps."
+                    ],
                 )
         self.preferences[device.id] = Preferences.model_validate(
             {

@@ -48,6 +48,26 @@ _KNOWN: dict[str, _Known] = {
         "No device with that ID is registered to the account.",
         "NOT_FOUND",
     ),
+    # Device changes: the "possible errors" the schema lists for updateDeviceSmartControl
+    # and setDevicePreferences, with the schema's wording.
+    "KT-CT-4321": _Known(
+        "Serializer validation error.", "The device preferences are not valid.", "VALIDATION"
+    ),
+    "KT-CT-4358": _Known(
+        "Unable to suspend device control.",
+        "Smart control of this device cannot be suspended now.",
+        "APPLICATION",
+    ),
+    "KT-CT-4359": _Known(
+        "Unable to resume device control.",
+        "Smart control of this device cannot be resumed now.",
+        "APPLICATION",
+    ),
+    "KT-CT-4374": _Known(
+        "An error occurred while trying to set your device preferences.",
+        "The device preferences could not be set.",
+        "APPLICATION",
+    ),
     "KT-CT-4340": _Known(
         "Unable to fetch planned dispatches.",
         "Planned dispatches are temporarily unavailable.",

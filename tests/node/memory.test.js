@@ -72,10 +72,12 @@ test('10,000 events through one device do not grow the heap', { timeout: 60000 }
       await waitFor(() => device.getCapabilityValue('measure_monetary.next') !== null
         && device.getCapabilityValue('measure_monetary.next') >= (sent - 2) / 100, { what: `event ${sent}` });
       await device.whenIdle();
-      // What the test harness itself keeps (not the app): the fake bridge's log, the fake cards' records.
+      // What the test harness itself keeps (not the app): the fake bridge's log, the fake
+      // cards' records, the fake Homey's record of the pushes to the widgets.
       bridge.sent.length = 0;
       bridge.requests.length = 0;
       for (const card of cards()) card.triggered.length = 0;
+      runtime.homey.__realtime.length = 0;
     }
   }
 

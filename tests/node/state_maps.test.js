@@ -4,7 +4,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { STATE_MAPS, UNMAPPED_FIELDS, capabilityValues } = require('../../homey_shim/state_maps');
+const {
+  STATE_MAPS, UNMAPPED_FIELDS, READY_BY_TIMES, SETTABLE_CAPABILITIES, capabilityValues,
+} = require('../../homey_shim/state_maps');
 const { STATE_TRIGGERS, CONDITIONS, ACTIONS } = require('../../homey_shim/flow_maps');
 const convert = require('../../homey_shim/convert');
 const appJson = require('../../app.json');
@@ -273,6 +275,29 @@ test('condition dropdowns offer exactly the values the schema allows', () => {
   }
 });
 
+test('a capability a person can set from the tile is exactly one with a bridge action', () => {
+  const bridgeActions = new Set(Object.values(ACTIONS).map(row => row.action));
+  for (const driver of appJson.drivers) {
+    const setable = driver.capabilities.filter(id => appJson.capabilities[id] && appJson.capabilities[id].setable === true);
+    const rows = SETTABLE_CAPABILITIES[driver.id] || {};
+    assert.deepEqual(Object.keys(rows).sort(), setable.sort(), driver.id);
+    for (const [capability, row] of Object.entries(rows)) {
+      const { type, values } = appJson.capabilities[capability];
+      const samples = { boolean: [true, false], number: [80], enum: (values || []).map(value => value.id) }[type];
+      for (const value of samples) {
+        assert.ok(bridgeActions.has(row.action(value)), `${capability}=${value}: ${row.action(value)} is no bridge action`);
+        assert.equal(typeof row.body(value), 'object');
+      }
+    }
+  }
+  // The picker offers the bridge's ready-by times, which are the flow card's too.
+  assert.deepEqual(appJson.capabilities.ready_by.values.map(value => value.id), READY_BY_TIMES);
+  const card = appJson.flow.actions.find(candidate => candidate.id === 'set_charge_target');
+  assert.deepEqual(card.args.find(arg => arg.name === 'ready_by').values.map(value => value.id), READY_BY_TIMES);
+  assert.deepEqual(SETTABLE_CAPABILITIES.smart_energy_device.charge_target.body(82.4), { target_percent: 82 });
+  assert.deepEqual(SETTABLE_CAPABILITIES.smart_energy_device.ready_by.body('08:30'), { ready_by: '08:30' });
+});
+
 test('import tariff: pence per kWh become pounds, times become local clock times', () => {
   const state = {
     unit_rate: 7.0,
@@ -338,6 +363,9 @@ test('energy account and smart device rows convert as documented', () => {
     [['kraken_device_state', 'Boost charging']]);
   assert.deepEqual(capabilityValues(STATE_MAPS.smart_energy_device, { device_state: 'SOMETHING_NEW' }, { __ }),
     [['kraken_device_state', 'SOMETHING_NEW']]);
+  assert.deepEqual(capabilityValues(STATE_MAPS.smart_energy_device, {
+    charge_target_percent: 80, ready_by: '07:30', smart_control_enabled: false,
+  }, {}), [['charge_target', 80], ['ready_by', '07:30'], ['smart_control', false]]);
 });
 
 test('gas tariff and gas meter: pence become pounds, m³ and kWh pass as they are', () => {

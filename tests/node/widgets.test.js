@@ -190,3 +190,75 @@ test('a bridge without a smart device gives the widget an empty list', async t =
   const answer = await nextDispatchApi.getDevices({ homey });
   assert.deepEqual(answer.devices, []);
 });
+
+// ------------------------------------------------------------------ pushed, not polled
+
+const { waitFor } = require('./helpers/homey_runtime');
+const { SCENARIOS } = require('./helpers/bridge_process');
+const { eachTransport, startPaired, bridgeGet } = require('./helpers/bridge_e2e');
+const { WIDGET_EVENT } = require('../../homey_shim/widget_events');
+
+const pushed = homey => homey.__realtime.filter(([event]) => event === WIDGET_EVENT).map(([, data]) => data);
+
+test('the app pushes the widgets what they draw that changed, and nothing else', async t => {
+  const ENERGY = { id: 'energy_account.A-1234ABCD', kind: 'energy_account', name: 'Octopus account', state: { power_w: 400 } };
+  const { bridge, runtime, homey } = await setup(t, { devices: [IMPORT, TESLA, MG4, ENERGY] });
+  // Reaching the bridge: anything may have changed.
+  await waitFor(() => runtime.app.bridge.connected && pushed(homey).length > 0, { what: 'the push on connecting' });
+  assert.deepEqual(pushed(homey), [{ device_id: null, kind: null, fields: [] }]);
+  await waitFor(() => runtime.app.bridge.snapshot(ENERGY.id), { what: 'the opening burst' });
+
+  bridge.send('state', { device_id: ENERGY.id, state: { power_w: 1200 }, updated_at: '2026-03-10T12:01:00Z' });
+  bridge.send('state', { device_id: IMPORT.id, state: { unit_rate: 24.5, slot_start: '2026-03-10T12:30:00Z' }, updated_at: '2026-03-10T12:30:00Z' });
+  bridge.send('state', {
+    device_id: TESLA.id,
+    state: { boosting: false, device_state: 'SMART_CONTROL_CAPABLE', charge_target_percent: 90 },
+    updated_at: '2026-03-10T12:30:00Z',
+  });
+  bridge.send('availability', { device_id: MG4.id, available: true, reason: null });
+  await waitFor(() => pushed(homey).some(data => data.device_id === MG4.id && data.fields[0] === 'available'
+    && runtime.app.bridge.snapshot(MG4.id).available), { what: 'the MG4 push' });
+  const after = pushed(homey).slice(1);
+  // The meter's power and the car's charge target are no widget's; a price and the car's
+  // state are. (slot_start is new to the app, so not a change yet.)
+  assert.ok(!after.some(data => data.device_id === ENERGY.id), JSON.stringify(after));
+  assert.deepEqual(after.filter(data => data.device_id === IMPORT.id),
+    [{ device_id: IMPORT.id, kind: 'import_tariff', fields: ['unit_rate'] }]);
+  assert.deepEqual(after.filter(data => data.device_id === TESLA.id && data.fields[0] !== 'available'),
+    [{ device_id: TESLA.id, kind: 'smart_energy_device', fields: ['boosting', 'device_state'] }]);
+  assert.deepEqual(after[after.length - 1], { device_id: MG4.id, kind: 'smart_energy_device', fields: ['available'] });
+});
+
+const PAGE_SCENARIO = require('path').join(SCENARIOS, 'iog_page_boost_dispatch_unplugged.json');
+const PAGE_TESLA = 'smart_energy_device.dev-tesla';
+
+eachTransport('the price chart gets the bridge\'s dispatch bands, and a change on the bridge is pushed', { timeout: 120000 }, async (t, transport) => {
+  const { backend, runtime, homey } = await startPaired(t, {
+    transport, scenario: PAGE_SCENARIO, speed: 10, kinds: ['import_tariff'],
+  });
+  // The bands: the bridge's own dispatch windows of the day, passed through unchanged,
+  // once the bridge has seen the MG4 unplugged at 18:01 (its plan then no longer counts).
+  await waitFor(async () => (await bridgeGet(backend, '/timeline')).dispatches.some(band => !band.counted), {
+    timeoutMs: 30000, what: 'the MG4\'s plan not counted',
+  });
+  const answered = await priceChartApi.getTimeline({ homey, query: {} });
+  const own = await bridgeGet(backend, `/timeline?date=${answered.date}`);
+  assert.deepEqual(answered.dispatches, own.dispatches);
+  assert.deepEqual(answered.dispatches.map(band => [band.device_id, band.type, band.counted]).slice(0, 2),
+    [['dev-tesla', 'BOOST', true], ['dev-tesla', 'SMART', true]]);
+  assert.ok(answered.dispatches.some(band => !band.counted && band.reason), 'the unplugged MG4\'s plan, not counted, with why');
+
+  // A change on the bridge (the Tesla's smart charging suspended, e.g. in the Octopus app
+  // through the bridge): the app pushes it to the widgets. No Homey device shows the Tesla.
+  await waitFor(() => runtime.app.bridge.connected, { what: 'the connection' });
+  const before = pushed(homey).length;
+  const { status } = await backend.call('POST', `/devices/${PAGE_TESLA}/actions/suspend_smart_control`, {});
+  assert.equal(status, 200);
+  await waitFor(() => pushed(homey).slice(before).some(data => data.device_id === PAGE_TESLA), { what: 'the push' });
+  const push = pushed(homey).slice(before).find(data => data.device_id === PAGE_TESLA);
+  assert.equal(push.kind, 'smart_energy_device');
+  assert.ok(push.fields.includes('device_state'), JSON.stringify(push));
+  // What a widget reads on that push is already the new state.
+  const cars = await nextDispatchApi.getDevices({ homey });
+  assert.equal(cars.devices.find(device => device.id === PAGE_TESLA).state.device_state, 'SMART_CONTROL_OFF');
+});

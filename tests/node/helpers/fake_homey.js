@@ -126,6 +126,24 @@ class Device extends SimpleClass {
     this.emit('__capability', id, value);
   }
 
+  registerCapabilityListener(id, listener) {
+    if (!this.__capabilities.has(id)) throw new Error(`Invalid Capability: ${id}`);
+    if (!this.__capabilityListeners) this.__capabilityListeners = new Map();
+    this.__capabilityListeners.set(id, listener);
+  }
+
+  /**
+   * Test helper: a person sets `id` to `value` on the device's tile. Like Homey, the
+   * app's listener runs first; once it resolves the capability takes the value, and when
+   * it rejects the error is what the person sees and the value stays as it was.
+   */
+  async setCapabilityFromTile(id, value) {
+    const listener = this.__capabilityListeners && this.__capabilityListeners.get(id);
+    if (!listener) throw new Error(`Missing Capability Listener: ${id}`);
+    await listener(value, {});
+    await this.setCapabilityValue(id, value);
+  }
+
   getAvailable() {
     return this.__available;
   }
@@ -323,7 +341,13 @@ function createHomey({ appDir, language = 'en', timezone = 'Europe/London' }) {
     i18n: { getLanguage: () => language },
     // test helper: homey.__apiApps.set(id, new FakeApiApp(id, …)) puts another app on this Homey
     __apiApps: new Map(),
+    // test helper: [event, data] of every homey.api.realtime(event, data) the app sent, in
+    // order (data as JSON, which is how Homey carries it to widgets)
+    __realtime: [],
     api: {
+      realtime: async (event, data) => {
+        homey.__realtime.push([event, jsonCopy(data)]);
+      },
       getApiApp: id => {
         if (!homey.__apiApps.has(id)) homey.__apiApps.set(id, new FakeApiApp(id, { installed: false }));
         return homey.__apiApps.get(id);

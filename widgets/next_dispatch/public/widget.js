@@ -7,15 +7,25 @@
  * of it (dispatching, boosting, current_dispatch_end, next_dispatch_start/end,
  * planned_dispatch_count); this file
  * only formats times and draws.
+ *
+ * The app pushes WIDGET_EVENT when a car's dispatches or state change
+ * (homey_shim/widget_events.js): the widget reads again then. A slow poll is only the
+ * fallback; "in 25 min" is redrawn each minute from what was read.
  */
 (function nextDispatchWidget() {
-  const REFRESH_MS = 60 * 1000;
+  const REFRESH_MS = 10 * 60 * 1000; // the fallback; pushes bring changes sooner
+  const REDRAW_MS = 60 * 1000; // relative times ("in 25 min") move on without a read
+  const PUSH_DELAY_MS = 250; // pushes that come together are read once
+  const WIDGET_EVENT = 'kraken_state';
+  const PUSHED_KINDS = [null, 'smart_energy_device'];
 
   let Homey = null;
   let answer = null;
   let receivedAt = 0;
   let readySent = false;
   let refreshTimer = null;
+  let pushTimer = null;
+  let loads = 0; // the latest load() wins
 
   const $ = id => document.getElementById(id);
 
@@ -162,12 +172,15 @@
 
   async function load() {
     clearTimeout(refreshTimer);
+    const mine = ++loads;
     try {
       const next = await Homey.api('GET', '/devices');
+      if (mine !== loads) return; // a newer read (a push) is under way
       answer = next;
       receivedAt = Date.now();
       draw();
     } catch (err) {
+      if (mine !== loads) return;
       showMessage(err && err.message ? err.message : String(err), true);
       $('root').dataset.ready = answer ? '1' : 'error';
       fitHeight();
@@ -175,9 +188,23 @@
     refreshTimer = setTimeout(load, REFRESH_MS);
   }
 
+  /** A push from the app: read again soon if it is about a car. */
+  function onPush(data) {
+    if (!data || !PUSHED_KINDS.includes(data.kind === undefined ? null : data.kind)) return;
+    if (pushTimer) return;
+    pushTimer = setTimeout(() => {
+      pushTimer = null;
+      load();
+    }, PUSH_DELAY_MS);
+  }
+
   window.onHomeyReady = function onHomeyReady(homey) {
     Homey = homey;
     showMessage(t('loading') || '…', false);
+    if (typeof Homey.on === 'function') Homey.on(WIDGET_EVENT, onPush);
+    setInterval(() => {
+      if (answer) draw();
+    }, REDRAW_MS);
     load();
   };
 }());

@@ -2,16 +2,28 @@
 
 /*
  * Price chart widget: today's (and, once published, tomorrow's) half-hour import prices
- * as bars coloured by the bridge's price quadrant, the current slot marked. Everything
- * shown comes from the bridge through the app (GET /timeline?date=): the prices (pence
- * per kWh), the quadrants, which slot is current and the slot labels (London time).
+ * as bars coloured by the bridge's price quadrant, the current slot marked, and the
+ * cars' dispatch windows behind them as the bridge page draws them (counted smart
+ * charging, boosts, and faded what does not count). Everything shown comes from the
+ * bridge through the app (GET /timeline?date=): the prices (pence per kWh), the
+ * quadrants, which slot is current, the slot labels (London time) and the dispatches.
  * This file only draws.
+ *
+ * The app pushes WIDGET_EVENT when something drawn here changes (a new slot, a price,
+ * a dispatch; homey_shim/widget_events.js): the chart reads again then. A slow poll is
+ * only the fallback.
  */
 (function priceChartWidget() {
   const SVG_NS = 'http://www.w3.org/2000/svg';
-  const REFRESH_MS = 5 * 60 * 1000; // at the latest; sooner when the current slot ends
+  const REFRESH_MS = 10 * 60 * 1000; // the fallback; pushes bring changes sooner
+  const PUSH_DELAY_MS = 250; // pushes that come together are read once
+  const WIDGET_EVENT = 'kraken_state';
+  const PUSHED_KINDS = [null, 'import_tariff', 'smart_energy_device'];
   const PICK_MS = 4000; // a tapped bar's price stays this long in the header
   const CHART = { top: 9, height: 74, axis: 16 };
+  const LONDON = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/London',
+  });
 
   let Homey = null;
   let settings = {};
@@ -19,6 +31,8 @@
   let tomorrow = null;
   let tomorrowAsked = false;
   let refreshTimer = null;
+  let pushTimer = null;
+  let loads = 0; // the latest load() wins
   let pickTimer = null;
   let readySent = false;
   let lastWidth = 0;
@@ -95,6 +109,47 @@
 
   // ------------------------------------------------------------------ charts
 
+  /** The bridge page's band kinds: counted SMART, BOOST or TEST, or not counted. */
+  function bandKind(band) {
+    if (!band.counted) return 'ignored';
+    return { SMART: 'smart', BOOST: 'boost' }[band.type] || 'test';
+  }
+
+  /** Each dispatch window touching the day, behind the bars, from its start to its end. */
+  function drawBands(chart, day, width) {
+    const dayStart = Date.parse(day.start);
+    const dayEnd = Date.parse(day.end);
+    if (!(dayEnd > dayStart)) return;
+    const x = iso => {
+      const at = Math.min(Math.max(Date.parse(iso), dayStart), dayEnd);
+      return (width * (at - dayStart)) / (dayEnd - dayStart);
+    };
+    const group = svg('g', { class: 'bands' }, chart);
+    for (const band of day.dispatches || []) {
+      const kind = bandKind(band);
+      const left = x(band.start);
+      const rect = svg('rect', {
+        class: `band ${kind}`,
+        x: left,
+        y: CHART.top,
+        width: Math.max(x(band.end) - left, 1),
+        height: CHART.height,
+        'data-start': band.start,
+        'data-end': band.end,
+        'data-type': band.type,
+        'data-counted': band.counted ? 'true' : 'false',
+        'data-device': band.device_id,
+      }, group);
+      const what = t(`price_chart.bands.${kind}`, {
+        start: LONDON.format(new Date(band.start)),
+        end: LONDON.format(new Date(band.end)),
+        device: band.device_name,
+        reason: band.reason || '',
+      });
+      svg('title', {}, rect).textContent = what;
+    }
+  }
+
   function drawDay(parent, day, title, scale, width) {
     const section = document.createElement('section');
     section.className = 'kb-day';
@@ -113,6 +168,7 @@
     const y = value => CHART.top + (CHART.height * (scale.hi - value)) / (scale.hi - scale.lo || 1);
     const current = slots.findIndex(slot => slot.start === day.current_slot);
 
+    drawBands(chart, day, width);
     const bars = svg('g', { class: 'bars' }, chart);
     slots.forEach((slot, i) => {
       if (typeof slot.unit_rate !== 'number') return;
@@ -216,31 +272,39 @@
 
   async function load() {
     clearTimeout(refreshTimer);
+    const mine = ++loads;
     let delay = REFRESH_MS;
     try {
       const day = await Homey.api('GET', '/timeline');
       let next = null;
-      tomorrowAsked = false;
+      let asked = false;
       if (settings.show_tomorrow !== false) {
-        tomorrowAsked = true;
+        asked = true;
         next = await Homey.api('GET', `/timeline?date=${nextDate(day.date)}`).catch(() => null);
       }
+      if (mine !== loads) return; // a newer read (a push) is under way
       today = day;
+      tomorrowAsked = asked;
       tomorrow = next && next.prices_published && priced(next).length ? next : null;
       draw();
-      // Redraw just after the current half-hour ends (the bridge's clock, not this screen's).
-      const slot = today.slots.find(item => item.start === today.current_slot);
-      if (slot && today.now) {
-        const untilEnd = Date.parse(slot.end) - Date.parse(today.now) + 3000;
-        if (Number.isFinite(untilEnd)) delay = Math.min(Math.max(untilEnd, 15000), REFRESH_MS);
-      }
     } catch (err) {
+      if (mine !== loads) return;
       showMessage(err && err.message ? err.message : String(err), true);
       $('root').dataset.ready = today ? '1' : 'error';
       fitHeight();
       delay = 60 * 1000;
     }
     refreshTimer = setTimeout(load, delay);
+  }
+
+  /** A push from the app: read again soon if it is about something drawn here. */
+  function onPush(data) {
+    if (!data || !PUSHED_KINDS.includes(data.kind === undefined ? null : data.kind)) return;
+    if (pushTimer) return;
+    pushTimer = setTimeout(() => {
+      pushTimer = null;
+      load();
+    }, PUSH_DELAY_MS);
   }
 
   window.onHomeyReady = function onHomeyReady(homey) {
@@ -255,6 +319,7 @@
         settings = next || {};
         load();
       });
+      Homey.on(WIDGET_EVENT, onPush);
     }
     window.addEventListener('resize', () => {
       const width = Math.floor($('days').getBoundingClientRect().width);
