@@ -10,7 +10,9 @@
 
 const Homey = require('homey');
 const { capabilityValues, STATE_MAPS } = require('./state_maps');
-const { STATE_TRIGGERS, BRIDGE_TRIGGERS, TARIFF_KINDS } = require('./flow_maps');
+const {
+  STATE_TRIGGERS, BRIDGE_TRIGGERS, TRIGGER_ARGUMENTS, TARIFF_KINDS,
+} = require('./flow_maps');
 const { describeError } = require('./errors');
 
 class BridgeDevice extends Homey.Device {
@@ -85,7 +87,9 @@ class BridgeDevice extends Homey.Device {
         break;
       case 'trigger': {
         const present = BRIDGE_TRIGGERS[event.card];
-        await this.fireTrigger(event.card, present ? present(event.tokens, this._ctx()) : event.tokens);
+        const argument = TRIGGER_ARGUMENTS[event.card];
+        const tokens = present ? present(event.tokens, this._ctx()) : event.tokens;
+        await this.fireTrigger(event.card, tokens, argument ? argument.state(event.tokens) : {});
         break;
       }
       default:
@@ -121,8 +125,11 @@ class BridgeDevice extends Homey.Device {
     }
   }
 
-  /** Fires the manifest's device trigger card `cardId`; cards the app does not declare are skipped. */
-  async fireTrigger(cardId, tokens = {}) {
+  /**
+   * Fires the manifest's device trigger card `cardId`; cards the app does not declare are
+   * skipped. `state` is what the card's run listener compares with the flow's arguments.
+   */
+  async fireTrigger(cardId, tokens = {}, state = {}) {
     let card;
     try {
       card = this.homey.flow.getDeviceTriggerCard(cardId);
@@ -130,7 +137,7 @@ class BridgeDevice extends Homey.Device {
       this.log(`bridge fired "${cardId}", which this app version has no card for`);
       return;
     }
-    await card.trigger(this, tokens, {}).catch(err => this.error(`trigger ${cardId} failed: ${err.message}`));
+    await card.trigger(this, tokens, state).catch(err => this.error(`trigger ${cardId} failed: ${err.message}`));
   }
 
   _ctx() {

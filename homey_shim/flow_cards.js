@@ -15,7 +15,9 @@
  * (Device#setStoreValue), so a device paired again starts without it.
  */
 
-const { CONDITIONS, ACTIONS, cheapestWindowQuery, cheapestWindowTokens } = require('./flow_maps');
+const {
+  CONDITIONS, ACTIONS, TRIGGER_ARGUMENTS, cheapestWindowQuery, cheapestWindowTokens,
+} = require('./flow_maps');
 const { describeError, BridgeConfigError, BridgeHttpError } = require('./errors');
 
 const CHEAPEST_WINDOW_CARD = 'cheapest_window_starts';
@@ -51,6 +53,9 @@ class FlowCards {
     }
     flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD)
       .registerRunListener((args, state) => windowKey(args) === (state && state.key));
+    for (const [cardId, argument] of Object.entries(TRIGGER_ARGUMENTS)) {
+      flow.getDeviceTriggerCard(cardId).registerRunListener((args, state) => argument.matches(args, state));
+    }
     return this;
   }
 

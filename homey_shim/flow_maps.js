@@ -6,7 +6,7 @@
  * reads from the cached state, and which bridge action each action card calls.
  * No tariff or dispatch logic: comparisons of two bridge fields at most, units and
  * presentation otherwise. Card ids and tokens: app.json (.homeycompose/flow/ and
- * drivers/smart_energy_device/driver.flow.compose.json).
+ * drivers/{smart_energy_device,energy_account}/driver.flow.compose.json).
  */
 
 const convert = require('./convert');
@@ -95,6 +95,21 @@ const dispatchTokens = (tokens, ctx) => ({
   duration_minutes: num(tokens.duration_minutes),
 });
 
+/* Octoplus (Energy Account): saving sessions and power-ups, kept apart by the bridge. */
+const eventWindow = (tokens, ctx) => ({
+  start: str(convert.localDayTime(tokens.start, ctx)),
+  end: str(convert.localTime(tokens.end, ctx)),
+});
+const savingSessionTokens = (tokens, ctx) => ({
+  ...eventWindow(tokens, ctx),
+  reward: num(tokens.reward_per_kwh),
+  joined: tokens.joined === true,
+});
+const powerUpTokens = (tokens, ctx) => ({
+  ...eventWindow(tokens, ctx),
+  duration_minutes: num(tokens.duration_minutes),
+});
+
 const BRIDGE_TRIGGERS = {
   tomorrow_prices_published: tokens => ({
     day: str(tokens.day),
@@ -119,6 +134,32 @@ const BRIDGE_TRIGGERS = {
     previous_start: str(convert.localTime(tokens.previous_start, ctx)),
     previous_end: str(convert.localTime(tokens.previous_end, ctx)),
   }),
+  saving_session_announced: savingSessionTokens,
+  saving_session_starts_in: savingSessionTokens,
+  saving_session_started: savingSessionTokens,
+  saving_session_ended: (tokens, ctx) => ({
+    ...eventWindow(tokens, ctx),
+    joined: tokens.joined === true,
+    points: num(tokens.points),
+  }),
+  saving_session_join_refused: (tokens, ctx) => ({ ...eventWindow(tokens, ctx), reason: str(tokens.reason) }),
+  power_up_announced: powerUpTokens,
+  power_up_started: powerUpTokens,
+  power_up_ended: powerUpTokens,
+};
+
+/*
+ * Bridge triggers whose card has an argument: the bridge fires the card at each of the
+ * argument's values, and Homey runs the flows whose argument matches. `state` is what
+ * the device hands the card from the bridge's tokens; `matches` is the card's run
+ * listener. "A saving session starts in N minutes": the bridge owns the clock and fires
+ * at each lead time of the dropdown (5, 10, 15, 30, 60, 120 minutes before the start).
+ */
+const TRIGGER_ARGUMENTS = {
+  saving_session_starts_in: {
+    state: tokens => ({ minutes: Number(tokens.minutes) }),
+    matches: (args, state) => Number(args.minutes) === (state && state.minutes),
+  },
 };
 
 /* Conditions: read the cached state; `undefined` means the state does not say (an error to the flow). */
@@ -148,6 +189,14 @@ const CONDITIONS = {
   device_state_is: {
     fields: ['device_state'],
     test: (state, args) => state.device_state === args.state,
+  },
+  saving_session_active: {
+    fields: ['saving_session_active'],
+    test: state => state.saving_session_active === true,
+  },
+  power_up_active: {
+    fields: ['power_up_active'],
+    test: state => state.power_up_active === true,
   },
 };
 
@@ -187,6 +236,16 @@ const ACTIONS = {
     body: cheapestWindowQuery,
     tokens: cheapestWindowTokens,
   },
+  join_saving_session: {
+    action: 'join_saving_session',
+    body: noBody,
+    tokens: (answer, ctx) => ({ ...eventWindow(answer, ctx), reward: num(answer.reward_per_kwh) }),
+  },
+  spin_wheel: {
+    action: 'spin_wheel',
+    body: args => ({ fuel: String(args.fuel || 'electricity').toUpperCase() }),
+    tokens: answer => ({ prize: num(answer.prize) }),
+  },
 };
 
 /* Device settings ↔ bridge settings (GET/PUT /settings). */
@@ -194,12 +253,15 @@ const SETTINGS = [
   { setting: 'poll_interval', field: 'poll_interval_minutes', toBridge: Number, fromBridge: String },
   { setting: 'allowance_limit', field: 'allowance_limit_minutes', toBridge: Number, fromBridge: Number },
   { setting: 'allowance_day_start', field: 'allowance_day_start', toBridge: String, fromBridge: String },
+  // Energy Account only (the devices without it are skipped)
+  { setting: 'auto_join_saving_sessions', field: 'auto_join_saving_sessions', toBridge: Boolean, fromBridge: Boolean },
 ];
 
 module.exports = {
   TARIFF_KINDS,
   STATE_TRIGGERS,
   BRIDGE_TRIGGERS,
+  TRIGGER_ARGUMENTS,
   CONDITIONS,
   ACTIONS,
   SETTINGS,

@@ -34,15 +34,20 @@ MOMENTS = (
     "2026-03-11T00:30:00Z",
 )
 #: What the IOG evening cannot show: a four-rate EV tariff's car rates, gas (Tracker
-#: gas's next day is known after 16:00; the gas meter's readings every half-hour) and a
+#: gas's next day is known after 16:00; the gas meter's readings every half-hour), a
 #: meter that reports export (a register of 0 is a missing reading, so the evening's
-#: meter, which exports nothing, shows none).
+#: meter, which exports nothing, shows none), and Octoplus (before, during and after a
+#: saving session; during a power-up).
 OTHER_EVENINGS = (
     (SCENARIOS / "home_mini_export_null_then_lifetime.json", ("2026-03-10T15:25:00Z",)),
     (SCENARIOS / "iog_four_rate_product_charging_1400.json", ("2026-03-10T14:10:00Z",)),
     (
         SCENARIOS / "tracker_dual_fuel_gas_readings.json",
         ("2026-03-10T12:10:00Z", "2026-03-10T16:10:00Z"),
+    ),
+    (
+        SCENARIOS / "octoplus_saving_session_evening.json",
+        ("2026-03-10T17:35:00Z", "2026-03-10T18:10:00Z"),
     ),
 )
 

@@ -41,6 +41,14 @@ NO_DATA_CODES = frozenset({"KT-CT-4340"})
 #: (../shared/kraken/README.md, "Smart meter telemetry").
 TEMPORARY_CODES = frozenset({"KT-GB-4039", "KT-GB-4043"})
 BOOST_REFUSED = "KT-CT-4357"
+#: Octoplus changes Octopus may turn down (../shared/kraken/README.md, "Octoplus and saving
+#: sessions": joining after a session's start is refused; a spin needs a spin left). Their
+#: refusal codes are not published, so any error with a code on these (other than the
+#: auth, throttling and temporary codes above) is a refusal, told in Kraken's own words.
+OCTOPLUS_CHANGES: dict[str, str] = {
+    "joinSavingSessionsEvent": "join the saving session",
+    "spinWheelOfFortune": "spin the wheel",
+}
 #: How long to leave Kraken alone after a throttle that does not say when to come back.
 THROTTLE_PAUSE = timedelta(minutes=15)
 
@@ -109,6 +117,13 @@ def classify_graphql_errors(
             f"bridge asks for in {operation}. The bridge needs an update for this Kraken "
             "version.",
             operation=operation,
+        )
+    if code is not None and operation in OCTOPLUS_CHANGES:
+        return KrakenActionRefused(
+            f"Octopus refused to {OCTOPLUS_CHANGES[operation]}: {message.rstrip('.')} ({code}).",
+            operation=operation,
+            code=code,
+            reasons=(code,),
         )
     return KrakenError(
         f"Kraken refused {operation}" + (f" ({code})" if code else "") + f": {message}",
