@@ -67,8 +67,10 @@ homey-backend: $(PY_STAMP)
 
 bench: bench-polling bench-load bench-soak bench-stats bench-homey-app
 
+# The IOG day, then the same day for an Octoplus household with a saving session announced.
 bench-polling: $(PY_STAMP)
 	$(BIN)/python bench/polling.py
+	$(BIN)/python bench/polling.py --saving-session
 
 bench-load: $(PY_STAMP)
 	$(BIN)/python bench/load.py

@@ -239,8 +239,10 @@ class KrakenBridgeApp extends Homey.App {
       for (const device of driver.getDevices()) {
         if (device === exceptDevice) continue;
         const current = device.getSettings();
-        const differs = Object.entries(values).some(([key, value]) => current[key] !== value);
-        if (differs) await device.setSettings(values).catch(err => this.error(`settings of ${device.getName()}: ${err.message}`));
+        // Only the settings this device has (auto_join_saving_sessions is the Energy Account's).
+        const own = Object.fromEntries(Object.entries(values).filter(([key]) => key in current));
+        const differs = Object.entries(own).some(([key, value]) => current[key] !== value);
+        if (differs) await device.setSettings(own).catch(err => this.error(`settings of ${device.getName()}: ${err.message}`));
       }
     }
   }

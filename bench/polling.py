@@ -22,7 +22,9 @@ tomorrow's-prices lag <= 5 min; rates requests <= 10 a day on Agile and on Econo
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 from collections import Counter
@@ -33,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from kraken_core.clock import SimulatedClock
+from kraken_core.engine.settings import EngineSettings
 from kraken_core.kraken.client import KrakenClient
 from kraken_core.service import Service, open_service
 from kraken_core.simulator.app import Simulator
-from kraken_core.simulator.scenario import Scenario, load_scenario
+from kraken_core.simulator.scenario import Scenario, load_scenario, parse_scenario
 from kraken_core.simulator.server import run_simulator
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "tests/scenarios"
@@ -76,9 +79,40 @@ def z(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The Octoplus part of the --saving-session variant: enrolled, region 12, a session for
+#: that region announced at 13:00 for 17:30-18:30 (Octopus announces hours to a day ahead).
+SAVING_SESSION = {
+    "octoplus_enrolled": True,
+    "has_joined_campaign": True,
+    "region_id": 12,
+    "events": [
+        {
+            "id": 4001,
+            "code": "EVENT_2026_03_10_1730",
+            "startAt": "2026-03-10T17:30:00Z",
+            "endAt": "2026-03-10T18:30:00Z",
+            "rewardPerKwhInOctoPoints": 1800,
+            "targetRegion": [{"regionId": 12}],
+            "eventType": "TURN_DOWN",
+            "announced_at": "2026-03-10T13:00:00Z",
+            "rewardGivenInOctoPoints": 410,
+        }
+    ],
+    "wheel_spins": {"electricity": 1},
+}
+
+
+def with_saving_session(path: Path) -> Scenario:
+    """The scenario at ``path`` for an Octoplus household with a session announced."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["saving_sessions"] = SAVING_SESSION
+    raw["octoplus_points"] = 2400
+    return parse_scenario(json.dumps(raw), source=f"{path.name} + saving session")
+
+
 @asynccontextmanager
 async def bench_service(
-    scenario: Scenario,
+    scenario: Scenario, settings: EngineSettings | None = None
 ) -> AsyncIterator[tuple[Simulator, Service, SimulatedClock]]:
     """The whole service on ``scenario``'s simulator, a simulated clock and a fresh store."""
     clock = SimulatedClock(scenario.start)
@@ -91,14 +125,18 @@ async def bench_service(
                 account_number=scenario.account.number,
                 graphql_url=sim.graphql_url,
                 rest_url=sim.rest_url,
+                backend_graphql_url=sim.backend_graphql_url,
                 data_dir=Path(data_dir),
+                engine_settings=settings,
             ) as service:
                 yield simulator, service, clock
 
 
-async def run_engine(scenario: Scenario) -> tuple[Counter[str], list[float], float | None]:
+async def run_engine(
+    scenario: Scenario, settings: EngineSettings | None = None
+) -> tuple[Counter[str], list[float], float | None]:
     seen: list[tuple[datetime, str, dict[str, Any]]] = []
-    async with bench_service(scenario) as (simulator, service, clock):
+    async with bench_service(scenario, settings) as (simulator, service, clock):
         engine, bus = service.engine, service.backend.events
         last_id = bus.last_id
         while engine.next_due() < DAY[1]:
@@ -207,11 +245,23 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    scenario = load_scenario(SCENARIO)
-    engine_calls, engine_lags, engine_tomorrow = asyncio.run(run_engine(scenario))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--saving-session",
+        action="store_true",
+        help="the IOG day for an Octoplus household with a saving session announced",
+    )
+    args = parser.parse_args()
+    if args.saving_session:
+        scenario = with_saving_session(SCENARIO)
+        settings = EngineSettings(auto_join_saving_sessions=True)
+        title = f"{SCENARIO.name}, Octoplus, a saving session announced and joined"
+    else:
+        scenario, settings, title = load_scenario(SCENARIO), None, SCENARIO.name
+    engine_calls, engine_lags, engine_tomorrow = asyncio.run(run_engine(scenario, settings))
     seed_calls, seed_lags, seed_tomorrow = asyncio.run(run_seed_poller(scenario))
     operations = sorted(set(engine_calls) | set(seed_calls))
-    print(f"Kraken root-field calls in one simulated IOG day ({SCENARIO.name})")
+    print(f"Kraken root-field calls in one simulated IOG day ({title})")
     print(f"{'operation':<28} {'bridge':>8} {'seed':>8} {'ratio':>7}")
     for operation in operations:
         ours, theirs = engine_calls[operation], seed_calls[operation]
@@ -236,7 +286,8 @@ def main() -> None:
         f"{'tomorrow prices lag (s)':<28} {engine_tomorrow or float('nan'):>8.0f} "
         f"{seed_tomorrow or float('nan'):>8.0f}  (target <= 300)"
     )
-    print_rates_days()
+    if not args.saving_session:
+        print_rates_days()
 
 
 if __name__ == "__main__":

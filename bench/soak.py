@@ -146,6 +146,7 @@ async def soak(days: int) -> None:
                 account_number=scenario.account.number,
                 graphql_url=sim.graphql_url,
                 rest_url=sim.rest_url,
+                backend_graphql_url=sim.backend_graphql_url,
                 data_dir=Path(data_dir),
             ) as service:
                 started = time.perf_counter()

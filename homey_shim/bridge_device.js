@@ -10,7 +10,9 @@
 
 const Homey = require('homey');
 const { capabilityValues, STATE_MAPS, WARNINGS, SETTABLE_CAPABILITIES } = require('./state_maps');
-const { STATE_TRIGGERS, BRIDGE_TRIGGERS, TARIFF_KINDS } = require('./flow_maps');
+const {
+  STATE_TRIGGERS, BRIDGE_TRIGGERS, TRIGGER_ARGUMENTS, TARIFF_KINDS,
+} = require('./flow_maps');
 const { describeError } = require('./errors');
 
 class BridgeDevice extends Homey.Device {
@@ -88,7 +90,9 @@ class BridgeDevice extends Homey.Device {
         break;
       case 'trigger': {
         const present = BRIDGE_TRIGGERS[event.card];
-        await this.fireTrigger(event.card, present ? present(event.tokens, this._ctx()) : event.tokens);
+        const argument = TRIGGER_ARGUMENTS[event.card];
+        const tokens = present ? present(event.tokens, this._ctx()) : event.tokens;
+        await this.fireTrigger(event.card, tokens, argument && argument.state ? argument.state(event.tokens) : {});
         break;
       }
       default:
@@ -139,8 +143,8 @@ class BridgeDevice extends Homey.Device {
   }
 
   /**
-   * Fires the manifest's device trigger card `cardId` (`state` goes to its run listener);
-   * cards the app does not declare are skipped.
+   * Fires the manifest's device trigger card `cardId`; cards the app does not declare are
+   * skipped. `state` is what the card's run listener compares with the flow's arguments.
    */
   async fireTrigger(cardId, tokens = {}, state = {}) {
     let card;

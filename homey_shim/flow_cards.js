@@ -53,8 +53,8 @@ class FlowCards {
     }
     flow.getDeviceTriggerCard(CHEAPEST_WINDOW_CARD)
       .registerRunListener((args, state) => windowKey(args) === (state && state.key));
-    for (const [cardId, crossed] of Object.entries(TRIGGER_ARGUMENTS)) {
-      flow.getDeviceTriggerCard(cardId).registerRunListener((args, state) => Boolean(state) && crossed(args, state));
+    for (const [cardId, argument] of Object.entries(TRIGGER_ARGUMENTS)) {
+      flow.getDeviceTriggerCard(cardId).registerRunListener((args, state) => argument.matches(args, state));
     }
     return this;
   }

@@ -6,7 +6,7 @@
  * reads from the cached state, and which bridge action each action card calls.
  * No tariff or dispatch logic: comparisons of two bridge fields at most, units and
  * presentation otherwise. Card ids and tokens: app.json (.homeycompose/flow/ and
- * drivers/smart_energy_device/driver.flow.compose.json).
+ * drivers/{smart_energy_device,energy_account}/driver.flow.compose.json).
  */
 
 const convert = require('./convert');
@@ -155,6 +155,21 @@ const dispatchTokens = (tokens, ctx) => ({
   duration_minutes: num(tokens.duration_minutes),
 });
 
+/* Octoplus (Energy Account): saving sessions and power-ups, kept apart by the bridge. */
+const eventWindow = (tokens, ctx) => ({
+  start: str(convert.localDayTime(tokens.start, ctx)),
+  end: str(convert.localTime(tokens.end, ctx)),
+});
+const savingSessionTokens = (tokens, ctx) => ({
+  ...eventWindow(tokens, ctx),
+  reward: num(tokens.reward_per_kwh),
+  joined: tokens.joined === true,
+});
+const powerUpTokens = (tokens, ctx) => ({
+  ...eventWindow(tokens, ctx),
+  duration_minutes: num(tokens.duration_minutes),
+});
+
 const BRIDGE_TRIGGERS = {
   tomorrow_prices_published: tokens => ({
     day: str(tokens.day),
@@ -179,18 +194,40 @@ const BRIDGE_TRIGGERS = {
     previous_start: str(convert.localTime(tokens.previous_start, ctx)),
     previous_end: str(convert.localTime(tokens.previous_end, ctx)),
   }),
+  saving_session_announced: savingSessionTokens,
+  saving_session_starts_in: savingSessionTokens,
+  saving_session_started: savingSessionTokens,
+  saving_session_ended: (tokens, ctx) => ({
+    ...eventWindow(tokens, ctx),
+    joined: tokens.joined === true,
+    points: num(tokens.points),
+  }),
+  saving_session_join_refused: (tokens, ctx) => ({ ...eventWindow(tokens, ctx), reason: str(tokens.reason) }),
+  power_up_announced: powerUpTokens,
+  power_up_started: powerUpTokens,
+  power_up_ended: powerUpTokens,
 };
 
 /*
- * Run listeners of the state-trigger cards with arguments: `state` is the row's
- * {value, previous} in pounds; a flow runs when the change crossed its own amount.
+ * Trigger cards with an argument: `matches` is the card's run listener, holding the
+ * `state` the device hands the card against each flow's argument.
+ * - Bridge triggers: the bridge fires the card at each of the argument's values, and
+ *   Homey runs the flows whose argument matches; `state` builds the card's state from
+ *   the bridge's tokens. "A saving session starts in N minutes": the bridge owns the
+ *   clock and fires at each lead time of the dropdown (5, 10, 15, 30, 60, 120 minutes).
+ * - State triggers (STATE_TRIGGERS rows with `state`): the row's {value, previous} in
+ *   pounds; a flow runs when the change crossed its own amount.
  */
-const fellBelow = (state, limit) => state.previous >= limit && state.value < limit;
-const roseAbove = (state, limit) => state.previous <= limit && state.value > limit;
+const fellBelow = (state, limit) => Boolean(state) && state.previous >= limit && state.value < limit;
+const roseAbove = (state, limit) => Boolean(state) && state.previous <= limit && state.value > limit;
 const TRIGGER_ARGUMENTS = {
-  price_fell_below: (args, state) => fellBelow(state, Number(args.price)),
-  balance_fell_below: (args, state) => fellBelow(state, Number(args.amount)),
-  projected_bill_rose_above: (args, state) => roseAbove(state, Number(args.amount)),
+  saving_session_starts_in: {
+    state: tokens => ({ minutes: Number(tokens.minutes) }),
+    matches: (args, state) => Number(args.minutes) === (state && state.minutes),
+  },
+  price_fell_below: { matches: (args, state) => fellBelow(state, Number(args.price)) },
+  balance_fell_below: { matches: (args, state) => fellBelow(state, Number(args.amount)) },
+  projected_bill_rose_above: { matches: (args, state) => roseAbove(state, Number(args.amount)) },
 };
 
 /* Conditions: read the cached state; `undefined` means the state does not say (an error to the flow). */
@@ -239,6 +276,14 @@ const CONDITIONS = {
     fields: [],
     ask: { action: 'find_cheapest_window', body: args => clockWindowQuery(args, true) },
     test: answer => answer.includes_now === true,
+  },
+  saving_session_active: {
+    fields: ['saving_session_active'],
+    test: state => state.saving_session_active === true,
+  },
+  power_up_active: {
+    fields: ['power_up_active'],
+    test: state => state.power_up_active === true,
   },
 };
 
@@ -289,6 +334,16 @@ const ACTIONS = {
     body: cheapestWindowQuery,
     tokens: cheapestWindowTokens,
   },
+  join_saving_session: {
+    action: 'join_saving_session',
+    body: noBody,
+    tokens: (answer, ctx) => ({ ...eventWindow(answer, ctx), reward: num(answer.reward_per_kwh) }),
+  },
+  spin_wheel: {
+    action: 'spin_wheel',
+    body: args => ({ fuel: String(args.fuel || 'electricity').toUpperCase() }),
+    tokens: answer => ({ prize: num(answer.prize) }),
+  },
 };
 
 /* Device settings ↔ bridge settings (GET/PUT /settings). */
@@ -296,7 +351,9 @@ const SETTINGS = [
   { setting: 'poll_interval', field: 'poll_interval_minutes', toBridge: Number, fromBridge: String },
   { setting: 'allowance_limit', field: 'allowance_limit_minutes', toBridge: Number, fromBridge: Number },
   { setting: 'allowance_day_start', field: 'allowance_day_start', toBridge: String, fromBridge: String },
+  // Energy Account only (the devices without them are skipped)
   { setting: 'telemetry_stale_minutes', field: 'telemetry_stale_minutes', toBridge: Number, fromBridge: Number },
+  { setting: 'auto_join_saving_sessions', field: 'auto_join_saving_sessions', toBridge: Boolean, fromBridge: Boolean },
 ];
 
 module.exports = {

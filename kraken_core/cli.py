@@ -97,6 +97,7 @@ def _engine_settings(settings: BridgeSettings) -> EngineSettings:
         allowance_day_start=settings.allowance_day_start,
         four_rate_ev=settings.four_rate_ev,
         economy7_meter=settings.economy7_meter,
+        auto_join_saving_sessions=settings.auto_join_saving_sessions,
     )
 
 
@@ -126,6 +127,7 @@ async def scenario_service(
                 account_number=scenario.account.number,
                 graphql_url=sim.graphql_url,
                 rest_url=sim.rest_url,
+                backend_graphql_url=sim.backend_graphql_url,
                 data_dir=data_dir or Path(temporary),
                 engine_settings=engine_settings,
                 id_clock=SystemClock(),  # event ids keep rising when the demo restarts
@@ -219,6 +221,7 @@ async def _serve_account(
         account_number=settings.account_number,
         graphql_url=settings.graphql_url,
         rest_url=settings.rest_url,
+        backend_graphql_url=settings.backend_graphql_url,
         data_dir=settings.data_dir,
         engine_settings=_engine_settings(settings),
         history_settings=HistorySettings(
@@ -270,6 +273,8 @@ def _settings_summary(settings: BridgeSettings, *, demo: bool) -> dict[str, obje
         "telemetry_backfill_days": settings.telemetry_backfill_days,
         "graphql_url": settings.graphql_url,
         "rest_url": settings.rest_url,
+        "backend_graphql_url": settings.backend_graphql_url,
+        "auto_join_saving_sessions": settings.auto_join_saving_sessions,
     }
 
 
@@ -293,6 +298,7 @@ async def _simulate(args: argparse.Namespace) -> None:
         _print(f"Simulator: {sim.url}")
         _print(f"GraphQL: {sim.graphql_url}")
         _print(f"REST: {sim.rest_url}")
+        _print(f"Backend GraphQL: {sim.backend_graphql_url}")
         _print(f"Account: {scenario.account.number} (any API key is accepted)")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -28,7 +28,11 @@ from kraken_core.api.backend import Backend
 from kraken_core.api.events import BridgeEvent, Subscription
 from kraken_core.clock import Clock, ScenarioClock, SystemClock
 from kraken_core.doctor import Check, run_doctor
-from kraken_core.kraken.client import OCTOPUS_GRAPHQL_URL, OCTOPUS_REST_URL
+from kraken_core.kraken.client import (
+    OCTOPUS_BACKEND_GRAPHQL_URL,
+    OCTOPUS_GRAPHQL_URL,
+    OCTOPUS_REST_URL,
+)
 from kraken_core.redaction import install_secret_filter, mask_account
 from kraken_core.service import Service, open_service
 
@@ -57,13 +61,15 @@ class HostOptions:
     data_dir: Path
     graphql_url: str = OCTOPUS_GRAPHQL_URL
     rest_url: str = OCTOPUS_REST_URL
+    backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL
     clock_start: datetime | None = None  # a scenario's start: scenario time from then on
     clock_speed: float = 1.0
     clock_began_at: datetime | None = None  # the wall time scenario time was clock_start
 
     @classmethod
     def from_env(cls, env: Mapping[str, object], default_data_dir: Path) -> HostOptions:
-        """``KRAKEN_DATA_DIR``, ``KRAKEN_GRAPHQL_URL``, ``KRAKEN_REST_URL``, and a
+        """``KRAKEN_DATA_DIR``, ``KRAKEN_GRAPHQL_URL``, ``KRAKEN_REST_URL``,
+        ``KRAKEN_BACKEND_GRAPHQL_URL`` (saving sessions), and a
         scenario's clock: ``KRAKEN_CLOCK_START`` and ``KRAKEN_CLOCK_AT`` (ISO 8601 with a
         zone) and ``KRAKEN_CLOCK_SPEED``, as ``kraken-bridge simulate`` runs it."""
 
@@ -82,6 +88,7 @@ class HostOptions:
             data_dir=Path(text("KRAKEN_DATA_DIR") or default_data_dir),
             graphql_url=text("KRAKEN_GRAPHQL_URL") or OCTOPUS_GRAPHQL_URL,
             rest_url=text("KRAKEN_REST_URL") or OCTOPUS_REST_URL,
+            backend_graphql_url=text("KRAKEN_BACKEND_GRAPHQL_URL") or OCTOPUS_BACKEND_GRAPHQL_URL,
             clock_start=when("KRAKEN_CLOCK_START"),
             clock_speed=float(text("KRAKEN_CLOCK_SPEED") or 1.0),
             clock_began_at=when("KRAKEN_CLOCK_AT"),
@@ -174,6 +181,7 @@ class HostedService:
                     account_number=account_number.strip().upper(),
                     graphql_url=self.options.graphql_url,
                     rest_url=self.options.rest_url,
+                    backend_graphql_url=self.options.backend_graphql_url,
                     data_dir=self.options.data_dir,
                     id_clock=SystemClock(),  # event ids keep rising across restarts
                     settings_summary={

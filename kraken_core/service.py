@@ -20,7 +20,7 @@ from kraken_core.engine.engine import Engine
 from kraken_core.engine.history import HistorySettings
 from kraken_core.engine.hub import DeviceHub
 from kraken_core.engine.settings import EngineSettings
-from kraken_core.kraken.client import KrakenClient
+from kraken_core.kraken.client import OCTOPUS_BACKEND_GRAPHQL_URL, KrakenClient
 from kraken_core.store.db import Store
 
 DATABASE_FILE = "history.sqlite3"
@@ -58,6 +58,7 @@ async def open_service(
     graphql_url: str,
     rest_url: str,
     data_dir: Path,
+    backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL,
     poll_interval_minutes: int = 1,
     engine_settings: EngineSettings | None = None,
     history_settings: HistorySettings | None = None,
@@ -80,6 +81,7 @@ async def open_service(
             clock=clock,
             graphql_url=graphql_url,
             rest_url=rest_url,
+            backend_graphql_url=backend_graphql_url,
         ) as client:
             # Event ids start at this run's start time in microseconds, so they keep rising
             # across restarts (and stay exact in JavaScript numbers, < 2**53).

@@ -11,7 +11,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kraken_core.kraken.client import OCTOPUS_GRAPHQL_URL, OCTOPUS_REST_URL
+from kraken_core.kraken.client import (
+    OCTOPUS_BACKEND_GRAPHQL_URL,
+    OCTOPUS_GRAPHQL_URL,
+    OCTOPUS_REST_URL,
+)
 
 
 def default_data_dir() -> Path:
@@ -68,6 +72,9 @@ class BridgeSettings(BaseSettings):
     telemetry_backfill_days: int = Field(default=7, ge=0, le=90)
     graphql_url: str = OCTOPUS_GRAPHQL_URL
     rest_url: str = OCTOPUS_REST_URL
+    backend_graphql_url: str = OCTOPUS_BACKEND_GRAPHQL_URL  # saving sessions
+    # Join every saving session announced (the Homey app's setting can change it later).
+    auto_join_saving_sessions: bool = False
 
     @model_validator(mode="after")
     def _key_from_file(self) -> BridgeSettings:

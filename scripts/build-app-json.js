@@ -11,6 +11,8 @@
  *   .homeycompose/capabilities/<id>.json        custom capabilities
  *   .homeycompose/flow/<type>/<id>.json         app flow cards
  *   .homeycompose/drivers/templates/<id>.json   driver templates ("$extends")
+ *   .homeycompose/drivers/settings/<id>.json    setting templates ({"$extends": "<id>"} in a
+ *                                               driver's settings, groups' children too)
  *   .homeycompose/discovery/<id>.json           discovery strategies
  *   .homeycompose/drivers/{pair,repair}/<template>/index.html
  *                                               a view a driver names with "$template"
@@ -87,7 +89,26 @@ function withoutDollarKeys(value) {
     .map(([key, item]) => [key, withoutDollarKeys(item)]));
 }
 
-function buildDriver(root, driverId, templates, flow) {
+/**
+ * A driver setting with "$extends": the setting templates named, then the setting's own
+ * keys, its id the last template's (or "$id"); a group's children each so. As the CLI's
+ * HomeyCompose#extendSetting does, on a copy.
+ */
+function extendSetting(settingTemplates, setting) {
+  if (setting.type === 'group') {
+    return { ...setting, children: setting.children.map(child => extendSetting(settingTemplates, child)) };
+  }
+  if (!setting.$extends) return setting;
+  const templateIds = [].concat(setting.$extends);
+  let template = {};
+  for (const templateId of templateIds) {
+    if (!settingTemplates[templateId]) throw new Error(`Invalid driver setting template: ${templateId}`);
+    template = { ...template, ...structuredClone(settingTemplates[templateId]) };
+  }
+  return { id: setting.$id || templateIds[templateIds.length - 1], ...template, ...setting };
+}
+
+function buildDriver(root, driverId, templates, flow, settingTemplates = {}) {
   const dir = path.join(root, 'drivers', driverId);
   const compose = readJson(path.join(dir, 'driver.compose.json'));
   const extendsIds = [].concat(compose.$extends || []);
@@ -101,6 +122,7 @@ function buildDriver(root, driverId, templates, flow) {
 
   const settingsFile = path.join(dir, 'driver.settings.compose.json');
   if (fs.existsSync(settingsFile)) merged.settings = readJson(settingsFile);
+  if (Array.isArray(merged.settings)) merged.settings = merged.settings.map(setting => extendSetting(settingTemplates, setting));
 
   const driver = fillDriverPlaceholders({ id: driverId, ...merged }, driverId);
 
@@ -137,6 +159,7 @@ function buildAppJson(root) {
 
   const capabilities = Object.fromEntries(readJsonDir(path.join(composeDir, 'capabilities')));
   const templates = Object.fromEntries(readJsonDir(path.join(composeDir, 'drivers', 'templates')));
+  const settingTemplates = Object.fromEntries(readJsonDir(path.join(composeDir, 'drivers', 'settings')));
 
   const flow = { triggers: [], conditions: [], actions: [] };
   for (const type of FLOW_TYPES) {
@@ -148,7 +171,7 @@ function buildAppJson(root) {
   const driverIds = (hasDrivers ? fs.readdirSync(driversDir) : [])
     .filter(id => fs.existsSync(path.join(driversDir, id, 'driver.compose.json')))
     .sort();
-  const drivers = driverIds.map(id => buildDriver(root, id, templates, flow));
+  const drivers = driverIds.map(id => buildDriver(root, id, templates, flow, settingTemplates));
   for (const driver of drivers) writeTemplateViews(root, driver);
 
   const discovery = Object.fromEntries(readJsonDir(path.join(composeDir, 'discovery')));

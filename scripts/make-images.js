@@ -181,6 +181,22 @@ const CAPABILITY_GLYPHS = {
     { type: 'polygon', points: [[45, 54], [55, 54], [72, 22]] },
     { type: 'circle', cx: 50, cy: 56, r: 9 },
   ],
+  // OctoPoints
+  star: [{ type: 'polygon', points: [[50.0, 7.0], [61.2, 37.6], [93.7, 38.8], [68.1, 58.9], [77.0, 90.2], [50.0, 72.0], [23.0, 90.2], [31.9, 58.9], [6.3, 38.8], [38.8, 37.6]] }],
+  // the Octoplus wheel of fortune: rim, spokes, hub and the pointer at the top
+  wheel: [
+    ...ring(50, 54, 42, 8),
+    { type: 'rect', x: 46, y: 16, w: 8, h: 76, r: 3 },
+    { type: 'rect', x: 12, y: 50, w: 76, h: 8, r: 3 },
+    { type: 'circle', cx: 50, cy: 54, r: 11 },
+    { type: 'polygon', points: [[38, 2], [62, 2], [50, 18]] },
+  ],
+  // a saving session: a leaf with its vein cut out, and its stem
+  leaf: [
+    { type: 'polygon', points: [[90, 8], [86, 40], [72, 66], [50, 82], [26, 86], [18, 78], [16, 56], [28, 32], [52, 16]] },
+    { type: 'polygon', hole: true, points: [[74, 24], [78, 28], [30, 76], [26, 72]] },
+    { type: 'polygon', points: [[22, 70], [28, 76], [12, 94], [6, 88]] },
+  ],
   import: [...ring(50, 50, 46, 9), ...arrow({ cx: 50, tipY: 76, tailY: 22 })],
   export: [...ring(50, 50, 46, 9), ...arrow({ cx: 50, tipY: 24, tailY: 78 })],
 };

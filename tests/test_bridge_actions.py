@@ -210,6 +210,8 @@ def test_budget_shows_limits_and_next_reads(tmp_path: Path) -> None:
         "telemetry",
         "devices",
         "dispatches",
+        "saving_sessions",
+        "octoplus",
     }
     assert budget["next_refresh"]["telemetry"] is not None
 
@@ -222,6 +224,7 @@ def test_settings_from_homey_apply_and_survive_a_restart(tmp_path: Path) -> None
             "KRAKEN_BRIDGE_API_KEY_FILE": str(key_file),
             "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "A-1234ABCD",
             "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
+            "KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL": f"{simulator}/backend/v1/graphql/",
             "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
             "KRAKEN_BRIDGE_TOKEN": "a-test-token-of-enough-length",
         }
@@ -234,6 +237,7 @@ def test_settings_from_homey_apply_and_survive_a_restart(tmp_path: Path) -> None
                 "allowance_day_start": "12:00",
                 "gas_calorific_value": 40.0,
                 "telemetry_stale_minutes": 15,
+                "auto_join_saving_sessions": False,
             }
             changed = httpx.put(
                 url,
@@ -265,6 +269,7 @@ def test_allowance_settings_from_the_environment_reach_the_engine(tmp_path: Path
             "KRAKEN_BRIDGE_API_KEY_FILE": str(key_file),
             "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "A-1234ABCD",
             "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
+            "KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL": f"{simulator}/backend/v1/graphql/",
             "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
             "KRAKEN_BRIDGE_TOKEN": token,
             "KRAKEN_BRIDGE_ALLOWANCE_LIMIT_MINUTES": "0",

@@ -55,6 +55,7 @@ def test_real_account_mode_key_from_a_file_never_shows_up(tmp_path: Path) -> Non
             "KRAKEN_BRIDGE_API_KEY_FILE": str(key_file),
             "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "a-1234abcd",
             "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
+            "KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL": f"{simulator}/backend/v1/graphql/",
             "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
         }
         with running_bridge(data_dir=tmp_path / "data", env=env) as bridge:

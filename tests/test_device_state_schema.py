@@ -36,7 +36,8 @@ MOMENTS = (
 #: What the IOG evening cannot show: a four-rate EV tariff's car rates, gas (Tracker
 #: gas's next day is known after 16:00; the gas meter's readings every half-hour), a
 #: meter that reports export (a register of 0 is a missing reading, so the evening's
-#: meter, which exports nothing, shows none), and figures of earlier days.
+#: meter, which exports nothing, shows none), figures of earlier days, and Octoplus
+#: (before, during and after a saving session; during a power-up).
 OTHER_EVENINGS = (
     (SCENARIOS / "home_mini_export_null_then_lifetime.json", ("2026-03-10T15:25:00Z",)),
     (SCENARIOS / "iog_four_rate_product_charging_1400.json", ("2026-03-10T14:10:00Z",)),
@@ -47,6 +48,10 @@ OTHER_EVENINGS = (
     # Money on the account: yesterday and the 12-month bill need a day (and a month) of
     # history behind them; the Home Mini falls silent at 00:10.
     (SCENARIOS / "agile_month_turns_home_mini_silent.json", ("2026-03-01T00:40:00Z",)),
+    (
+        SCENARIOS / "octoplus_saving_session_evening.json",
+        ("2026-03-10T17:35:00Z", "2026-03-10T18:10:00Z"),
+    ),
 )
 
 

@@ -333,29 +333,37 @@ async def test_charge_target_is_set_for_the_whole_week_and_read_back() -> None:
     assert sent == 1  # the invalid weeks never left the bridge
 
 
-# --- Octopus backend host -----------------------------------------------------------------
+# --- Octoplus: saving sessions (backend host), points and the wheel (main host) ------------
 
 
-async def test_saving_sessions_and_octoplus_come_from_the_backend_host() -> None:
+async def test_saving_sessions_come_from_the_backend_host_octoplus_from_the_main_one() -> None:
     async with session("flux_solar_battery") as s:
         sessions = await s.client.saving_sessions()
-        octoplus = await s.client.octoplus_account_info()
+        octoplus = await s.client.octoplus(with_gas=False)
         counts = dict(s.simulator.request_counts)
 
     assert [(e.code, e.start.hour, e.reward_per_kwh_octopoints) for e in sessions.events] == [
         ("EVENT_2026_03_10", 17, 1600),
         ("EVENT_2026_03_11", 18, 1800),
     ]
+    assert [(e.event_type, e.dev_event, e.target_regions) for e in sessions.events] == [
+        ("TURN_DOWN", False, None),
+        ("TURN_DOWN", False, None),
+    ]
     assert sessions.account is not None
     assert [j.event_id for j in sessions.account.joined_events] == [2101]
-    assert octoplus.is_octoplus_enrolled is True
+    assert octoplus.enrolled is True
+    assert octoplus.points == 0
+    assert (octoplus.electricity_spins, octoplus.gas_spins) == (0, None)
     assert counts["savingSessions"] == counts["octoplusAccountInfo"] == 1
+    assert counts["loyaltyPointLedgers"] == counts["wheelOfFortuneSpinsAllowed"] == 1
 
 
 async def test_an_account_without_saving_sessions_gets_an_empty_list() -> None:
     async with session("go_overnight_ev") as s:
         sessions = await s.client.saving_sessions()
-        octoplus = await s.client.octoplus_account_info()
+        octoplus = await s.client.octoplus(with_gas=True)
 
     assert sessions.events == []
-    assert octoplus.is_octoplus_enrolled is False
+    assert octoplus.enrolled is False
+    assert (octoplus.points, octoplus.electricity_spins, octoplus.gas_spins) == (0, 0, 0)

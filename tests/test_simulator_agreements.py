@@ -206,6 +206,7 @@ async def test_the_engine_fires_tariff_product_changed_once_after_the_switch(
             account_number=ACCOUNT,
             graphql_url=sim.graphql_url,
             rest_url=sim.rest_url,
+            backend_graphql_url=sim.backend_graphql_url,
             data_dir=tmp_path,
         ) as service,
     ):

@@ -218,8 +218,43 @@ class AccountFigures(_Model):
     bill_12m_to: date | None = Field(default=None, description="last day of the 12 months")
 
 
-class EnergyAccountState(AccountFigures):
-    """The whole home's grid meter (the Home Mini) and its money."""
+class OctoplusFigures(_Model):
+    """Octoplus on the Energy Account: the household's saving sessions (its region's or
+    national, never Octopus's test events, never power-ups) and power-ups, kept apart;
+    points and the wheel of fortune. Unknown (null) until Kraken has answered."""
+
+    octoplus_enrolled: bool | None = None
+    octoplus_points: int | None = Field(default=None, description="OctoPoints balance")
+    wheel_spins_available: int | None = Field(
+        default=None, description="spins of the wheel of fortune left this month, all fuels"
+    )
+    wheel_spins_electricity: int | None = None
+    wheel_spins_gas: int | None = Field(default=None, description="null without a gas meter")
+    saving_session_active: bool = Field(
+        default=False, description="a saving session the household can take part in is on"
+    )
+    next_saving_session_start: UtcTime | None = Field(
+        default=None, description="of the session on now, else the next one"
+    )
+    next_saving_session_end: UtcTime | None = None
+    next_saving_session_joined: bool | None = Field(
+        default=None, description="the account has joined it (null: no session)"
+    )
+    next_saving_session_reward: int | None = Field(
+        default=None, description="OctoPoints per kWh saved"
+    )
+    next_saving_session_code: str | None = Field(
+        default=None, description="Kraken's event code (what join_saving_session takes)"
+    )
+    power_up_active: bool = Field(default=False, description="a power-up is on")
+    next_power_up_start: UtcTime | None = Field(
+        default=None, description="of the power-up on now, else the next one"
+    )
+    next_power_up_end: UtcTime | None = None
+
+
+class EnergyAccountState(AccountFigures, OctoplusFigures):
+    """The whole home's grid meter (the Home Mini), its money, and Octoplus."""
 
     power_w: float | None = Field(description="import positive, export negative")
     import_kwh_total: float | None = Field(description="register, never decreasing")
@@ -517,12 +552,31 @@ class CheapestWindowQuery(_Request):
         return self
 
 
-ActionBody = NoBody | ChargeTarget | CheapestWindowQuery
+class JoinSavingSession(_Request):
+    event_code: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Kraken's event code; default: the next session not joined yet",
+    )
+
+
+class SpinWheel(_Request):
+    fuel: Literal["ELECTRICITY", "GAS"] = "ELECTRICITY"
+
+    @field_validator("fuel", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+ActionBody = NoBody | ChargeTarget | CheapestWindowQuery | JoinSavingSession | SpinWheel
 
 #: The body each action takes; an action not listed takes none (``{}``).
 ACTION_BODIES: dict[str, type[_Request]] = {
     "set_charge_target": ChargeTarget,
     "find_cheapest_window": CheapestWindowQuery,
+    "join_saving_session": JoinSavingSession,
+    "spin_wheel": SpinWheel,
 }
 
 
@@ -542,6 +596,9 @@ class UserSettings(_Request):
     )
     # The Energy Account warns when the newest Home Mini reading is older than this.
     telemetry_stale_minutes: int | None = Field(default=None, ge=5, le=1440)
+    auto_join_saving_sessions: bool | None = Field(
+        default=None, description="join every saving session announced for the household"
+    )
 
     @field_validator("gas_calorific_value")
     @classmethod
@@ -562,6 +619,9 @@ class SettingsView(_Model):
     gas_calorific_value: float = Field(description="MJ/m³ used for gas_m3_total")
     telemetry_stale_minutes: int = Field(
         default=15, description="minutes without a Home Mini reading before telemetry_stale"
+    )
+    auto_join_saving_sessions: bool = Field(
+        default=False, description="the bridge joins every saving session announced"
     )
 
 

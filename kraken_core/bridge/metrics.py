@@ -52,6 +52,14 @@ STATE_METRICS = (
     Metric("kraken_gas_cost_today_pence", "gauge", "Gas cost today (unit rate)", "gas_cost_today"),
     Metric("kraken_dispatching", "gauge", "A smart dispatch covers now (1/0)", "dispatching"),
     Metric("kraken_boosting", "gauge", "Boost charging now (1/0)", "boosting"),
+    Metric("kraken_octoplus_points", "gauge", "OctoPoints balance", "octoplus_points"),
+    Metric(
+        "kraken_saving_session_active",
+        "gauge",
+        "A saving session for the household is on (1/0)",
+        "saving_session_active",
+    ),
+    Metric("kraken_power_up_active", "gauge", "A power-up is on (1/0)", "power_up_active"),
 )
 AVAILABLE = Metric("kraken_device_available", "gauge", "Device has current data (1/0)")
 BUDGET_LIMIT = Metric("kraken_request_budget_limit", "gauge", "Kraken requests allowed per window")

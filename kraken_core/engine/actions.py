@@ -1,15 +1,16 @@
 """What a user (a Homey flow) can ask a device to do, carried out through the engine.
 
 Every refusal is an :class:`ActionError` whose message is the sentence to show the user:
-Octopus's boost refusal reason, a refresh asked for too soon, a device of the wrong kind,
-a body that does not fit the action.
+Octopus's boost refusal reason, Octopus's reason for refusing a saving-session join or a
+spin of the wheel, a refresh asked for too soon, a device of the wrong kind, a body that
+does not fit the action.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -21,12 +22,15 @@ from kraken_core.api.models import (
     ActionResult,
     ChargeTarget,
     CheapestWindowQuery,
+    JoinSavingSession,
     NoBody,
+    SpinWheel,
     readable,
 )
 from kraken_core.domain.charge_target import changed_week
 from kraken_core.domain.cheapest import cheapest_window, clock_range, most_expensive_window
-from kraken_core.domain.timeline import slot_start
+from kraken_core.domain.octoplus import FlexEvent, FlexKind, next_joinable
+from kraken_core.domain.timeline import LONDON, slot_start
 from kraken_core.engine.engine import Engine
 from kraken_core.engine.refresh import RefreshRefused
 from kraken_core.engine.tariffs import rate_window
@@ -50,6 +54,7 @@ SMART_ACTIONS = (
     "resume_smart_control",
 )
 TARIFF_ACTIONS = ("find_cheapest_window",)
+ACCOUNT_ACTIONS = ("join_saving_session", "spin_wheel")
 REFRESH_REASONS = {
     "refresh_dispatches": ("manual", "Refreshing the planned dispatches now."),
     "plug_in_hint": ("plug_in", "Looking for the car's new state and charging schedule."),
@@ -62,6 +67,8 @@ def actions_for(kind: str) -> tuple[str, ...]:
         return SMART_ACTIONS
     if kind in ("import_tariff", "export_tariff"):
         return TARIFF_ACTIONS
+    if kind == "energy_account":
+        return ACCOUNT_ACTIONS
     return ()
 
 
@@ -91,9 +98,14 @@ async def perform(
         )
     if isinstance(parsed, CheapestWindowQuery):
         return _cheapest(engine, device_id, parsed)
+    if isinstance(parsed, JoinSavingSession):
+        return await _join_saving_session(engine, parsed)
+    if isinstance(parsed, SpinWheel):
+        return await _spin_wheel(engine, parsed)
     kraken_id = device_id.split(".", 1)[1]
     if action in REFRESH_REASONS:
         return _refresh(engine, kraken_id, action)
+    assert isinstance(parsed, NoBody | ChargeTarget)
     return await _ask_octopus(engine, kraken_id, action, parsed)
 
 
@@ -161,6 +173,106 @@ async def _set_charge_target(engine: Engine, kraken_id: str, body: ChargeTarget)
     if body.ready_by is None:
         return f"Charge target set: {target:g} % every day, each day's ready-by time kept."
     return f"Charge target set: {target:g} % by {body.ready_by:%H:%M} every day."
+
+
+async def _join_saving_session(engine: Engine, body: JoinSavingSession) -> ActionResult:
+    """Join the session ``body`` names, else the next one not joined that has not started.
+    A session that has started is still asked for by code: Kraken gives the reason."""
+    sessions = engine.octoplus.sessions
+    now = engine.clock.now()
+    if body.event_code is None:
+        event = next_joinable(sessions.events, now)
+        if event is None:
+            raise ActionError(409, _nothing_to_join(engine))
+    else:
+        event = next(
+            (
+                e
+                for e in sessions.events
+                if e.code == body.event_code and e.kind == FlexKind.SAVING_SESSION
+            ),
+            None,
+        )
+        if event is None:
+            raise ActionError(
+                404,
+                f"No saving session {body.event_code} is announced for this household "
+                "(its region's or national); the next_saving_session_code field names the "
+                "next one.",
+            )
+        if event.joined:
+            return ActionResult(
+                status=200,
+                body={
+                    "message": f"Already joined the {_when(event.start, event.end)} session.",
+                    **_session(event),
+                },
+            )
+    try:
+        await engine.octoplus.join(event, now)
+    except KrakenActionRefused as exc:
+        raise ActionError(409, str(exc)) from None
+    except KrakenThrottled as exc:
+        raise _try_later(engine, "join_saving_session", exc) from None
+    except KrakenError as exc:
+        raise ActionError(502, f"Octopus could not be asked: {exc}") from None
+    engine.wake()
+    message = f"Joined the saving session {_when(event.start, event.end)}."
+    return ActionResult(status=200, body={"message": message, **_session(event)})
+
+
+def _nothing_to_join(engine: Engine) -> str:
+    now = engine.clock.now()
+    sessions = [
+        e
+        for e in engine.octoplus.sessions.events
+        if e.kind == FlexKind.SAVING_SESSION and e.end > now
+    ]
+    if any(e.start > now for e in sessions):
+        return "Every saving session announced for this household is joined already."
+    running = next((e for e in sessions if e.start <= now), None)
+    if running is not None:
+        return (
+            f"The saving session {_when(running.start, running.end)} has started, and "
+            "Octopus takes no joins after the start; no later one is announced yet."
+        )
+    return (
+        "No saving session is announced for this household yet; Octopus announces them "
+        "hours to a day ahead."
+    )
+
+
+def _when(start: datetime, end: datetime) -> str:
+    """``Tue 10 Mar 17:30-18:30`` in UK time."""
+    start_uk, end_uk = start.astimezone(LONDON), end.astimezone(LONDON)
+    return f"{start_uk:%a %d %b %H:%M}-{end_uk:%H:%M} (UK time)"
+
+
+def _session(event: FlexEvent) -> dict[str, object]:
+    return {
+        "code": event.code,
+        "start": to_json_value(event.start),
+        "end": to_json_value(event.end),
+        "reward_per_kwh": event.reward_per_kwh,
+    }
+
+
+async def _spin_wheel(engine: Engine, body: SpinWheel) -> ActionResult:
+    """One spin of the Octoplus wheel for the fuel; the OctoPoints won."""
+    try:
+        prize = await engine.octoplus.spin(body.fuel, engine.clock.now())
+    except KrakenActionRefused as exc:
+        raise ActionError(409, str(exc)) from None
+    except KrakenThrottled as exc:
+        raise _try_later(engine, "spin_wheel", exc) from None
+    except KrakenError as exc:
+        raise ActionError(502, f"Octopus could not be asked: {exc}") from None
+    engine.wake()
+    won = f"{prize} OctoPoints" if prize is not None else "a prize Octopus did not name"
+    return ActionResult(
+        status=200,
+        body={"message": f"The wheel gave {won}.", "prize": prize or 0, "fuel": body.fuel},
+    )
 
 
 def _try_later(engine: Engine, action: str, throttled: KrakenThrottled) -> ActionError:

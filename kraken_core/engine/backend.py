@@ -38,7 +38,15 @@ from kraken_core.engine.timeline_view import day_timeline
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "homey-settings.json"
-BUDGET_KINDS = ("account", "tariffs", "telemetry", "devices", "dispatches")
+BUDGET_KINDS = (
+    "account",
+    "tariffs",
+    "telemetry",
+    "devices",
+    "dispatches",
+    "saving_sessions",
+    "octoplus",
+)
 BUDGET_HORIZON = timedelta(hours=12)  # a read further off than this is "not planned"
 
 

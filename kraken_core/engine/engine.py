@@ -4,9 +4,12 @@
 - light kinds, together in one request: ``telemetry``, ``devices``, ``dispatches``
   (:mod:`.live`);
 - the history of what the poll learnt, with its own backfill (:mod:`.history`);
+- gas meters (:mod:`.gas`), and Octoplus: saving sessions, power-ups, points, the wheel
+  (:mod:`.octoplus`), each on its own slower schedule;
 - then the publisher turns it all into device states (:mod:`.publisher`), also at every
-  half-hour boundary and dispatch edge, when prices and ``dispatching`` change without
-  asking Kraken anything.
+  half-hour boundary, dispatch edge and saving-session moment (lead times, start, end),
+  when prices, ``dispatching`` and ``saving_session_active`` change without asking
+  Kraken anything.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from kraken_core.engine.live import (
     LiveTransaction,
     TelemetryPoller,
 )
+from kraken_core.engine.octoplus import Octoplus
 from kraken_core.engine.pollers import Pacing, Poller
 from kraken_core.engine.publisher import Sources, StatePublisher, publish_gas_meters
 from kraken_core.engine.refresh import QUICK, DispatchRefreshPolicy
@@ -73,8 +77,15 @@ class Engine:
         )
         self.history = History(store, self._pacing, now, history_settings)
         self.gas = GasPoller(client, store, self._pacing, now, self.account, self.tariffs)
+        self.octoplus = Octoplus(client, self._pacing, now, self.account)
         sources = Sources(
-            self.account, self.tariffs, self.telemetry, self.devices, self.dispatches, self.history
+            self.account,
+            self.tariffs,
+            self.telemetry,
+            self.devices,
+            self.dispatches,
+            self.history,
+            self.octoplus,
         )
         self.hub = hub
         self.publisher = StatePublisher(
@@ -96,6 +107,7 @@ class Engine:
             self.history.backfill,
             self.history.completed,
             self.gas,
+            *self.octoplus.pollers(),
         )
 
     # --- settings -----------------------------------------------------------------------
@@ -108,6 +120,7 @@ class Engine:
             allowance_day_start=settings.allowance_day_start.strftime("%H:%M"),
             gas_calorific_value=settings.gas_calorific_value,
             telemetry_stale_minutes=int(settings.telemetry_stale_after.total_seconds() // 60),
+            auto_join_saving_sessions=settings.auto_join_saving_sessions,
         )
 
     def update_settings(self, given: UserSettings) -> SettingsView:
@@ -126,6 +139,11 @@ class Engine:
         if given.telemetry_stale_minutes is not None:
             stale_after = timedelta(minutes=given.telemetry_stale_minutes)
             settings = replace(settings, telemetry_stale_after=stale_after)
+        if given.auto_join_saving_sessions is not None:
+            auto_join = given.auto_join_saving_sessions
+            settings = replace(settings, auto_join_saving_sessions=auto_join)
+            if auto_join:  # join what is announced now, without waiting for the next read
+                self.octoplus.sessions.due = min(self.octoplus.sessions.due, self.clock.now())
         self._pacing.settings = settings
         self.wake()
         return self.settings_view()
@@ -134,7 +152,14 @@ class Engine:
 
     def next_due(self) -> datetime:
         live = (poller.due for poller in self._live.pollers())
-        return min(self.account.due, self.tariffs.due, *live, self._slot_due, self.gas.due)
+        return min(
+            self.account.due,
+            self.tariffs.due,
+            *live,
+            self._slot_due,
+            self.gas.due,
+            self.octoplus.due,
+        )
 
     async def run_due(self) -> None:
         """Run every poller that is due now (in dependency order), then republish states."""
@@ -156,7 +181,21 @@ class Engine:
         await self._record_history(may_ask_kraken=polled_live)
         if self.gas.due <= now:
             await self.gas.run(self.clock)
+        if self.octoplus.due <= now:
+            await self._octoplus_run()
         self._publish(self.clock.now())
+
+    async def _octoplus_run(self) -> None:
+        """Octoplus reads; a sessions read is news (announcements), may join sessions, and
+        brings new moments (lead times, starts, ends) the publisher must wake for."""
+        if not await self.octoplus.run(self.clock):
+            return
+        now = self.clock.now()
+        if self.settings.auto_join_saving_sessions:
+            for event, reason in await self.octoplus.auto_join(now):
+                self.publisher.join_refused(event, reason)
+        self.publisher.flex_read(self.clock.now())
+        self._slot_due = min(self._slot_due, self._next_slot_run(self.clock.now()))
 
     def _publish(self, now: datetime) -> None:
         self.publisher.publish(now)
@@ -170,7 +209,8 @@ class Engine:
             self.tariffs.due = self.clock.now()
 
     def _next_slot_run(self, now: datetime) -> datetime:
-        """Prices change at slot boundaries, ``dispatching`` at dispatch edges."""
+        """Prices change at slot boundaries, ``dispatching`` at dispatch edges, saving
+        sessions at their lead times, starts and ends."""
         boundary = slot_start(now) + SLOT
         edge = self.publisher.next_edge(now)
         return min(boundary, edge) if edge else boundary

@@ -3,7 +3,8 @@ functions: the only place device states are made.
 
 It also keeps the memory that events need: the dispatch ledger (what ran, what was
 planned at the last successful poll), the agreements last seen (a change of product is a
-trigger) and whether tomorrow's prices were published (the moment they are is another).
+trigger), whether tomorrow's prices were published (the moment they are is another) and
+the Octoplus ledger (saving sessions and power-ups announced, started, ended).
 Triggers wait until the states they describe are published.
 """
 
@@ -21,6 +22,7 @@ from kraken_core.api.models import (
     GasMeterState,
     GasTariffState,
     ImportTariffState,
+    OctoplusFigures,
     PlannedDispatchState,
     SmartEnergyDeviceState,
 )
@@ -33,6 +35,15 @@ from kraken_core.domain.dispatch import (
     PlannedDispatch,
     observe_dispatches,
     smart_device_state,
+)
+from kraken_core.domain.octoplus import (
+    FlexEvent,
+    FlexKind,
+    FlexLedger,
+    FlexTrigger,
+    flex_clock,
+    flex_read,
+    flex_status,
 )
 from kraken_core.domain.product import (
     Agreement,
@@ -56,6 +67,7 @@ from kraken_core.engine.gas import GasPoller
 from kraken_core.engine.history import History
 from kraken_core.engine.hub import DeviceHub
 from kraken_core.engine.live import DevicesPoller, DispatchesPoller, TelemetryPoller
+from kraken_core.engine.octoplus import Octoplus
 from kraken_core.engine.settings import EngineSettings
 from kraken_core.engine.tariffs import STANDING_CHARGES, AccountPoller, TariffPoller, rate_window
 from kraken_core.kraken.models import TelemetryReading
@@ -79,6 +91,7 @@ class Sources:
     devices: DevicesPoller
     dispatches: DispatchesPoller
     history: History
+    octoplus: Octoplus
 
 
 class StatePublisher:
@@ -95,7 +108,9 @@ class StatePublisher:
         self._account, self._tariffs = sources.account, sources.tariffs
         self._telemetry, self._history = sources.telemetry, sources.history
         self._devices, self._dispatches = sources.devices, sources.dispatches
+        self._octoplus = sources.octoplus
         self.ledger = DispatchLedger()
+        self.flex = FlexLedger()
         self._agreements: dict[str, Agreement] | None = None
         self._tomorrow_published: dict[str, bool] = {}
         self._pending: list[tuple[str, str, dict[str, Any]]] = []
@@ -137,6 +152,24 @@ class StatePublisher:
         for event in events:
             self._trigger(smart_device_id(event.device_id), event.card, dict(event.tokens))
 
+    def flex_read(self, now: datetime) -> None:
+        """After a successful saving-sessions read: a session or power-up not seen before
+        is announced (not on the first read: those were known before the bridge)."""
+        self.flex, triggers = flex_read(self.flex, self._octoplus.sessions.events, now)
+        self._flex_triggers(triggers)
+
+    def join_refused(self, event: FlexEvent, reason: str) -> None:
+        """Joining a session automatically was refused: the reason, in Kraken's words."""
+        self._flex_triggers(
+            [FlexTrigger("saving_session_join_refused", {**_event_tokens(event), "reason": reason})]
+        )
+
+    def _flex_triggers(self, triggers: list[FlexTrigger]) -> None:
+        if not triggers or not self._account.meter_points:
+            return  # no Energy Account yet to fire them on
+        for trigger in triggers:
+            self._trigger(account_device_id(self.account_number), trigger.card, trigger.tokens)
+
     def register_devices(self) -> None:
         points = self._account.meter_points
         for point in points:
@@ -160,8 +193,10 @@ class StatePublisher:
         return household_billable(self.ledger, self._settings().allowance)
 
     def next_edge(self, now: datetime) -> datetime | None:
-        """The next start or end of a counted dispatch (device states change then)."""
-        return self.ledger.next_edge(now)
+        """The next start or end of a counted dispatch, or moment of a saving session or
+        power-up (device states change, or a trigger is due, then)."""
+        edges = [e for e in (self.ledger.next_edge(now), self.flex.next_edge(now)) if e]
+        return min(edges, default=None)
 
     # --- publishing ---------------------------------------------------------------------
 
@@ -173,6 +208,8 @@ class StatePublisher:
         allowance = allowance_status(self.ledger.windows(), settings.allowance, now)
         home_rate, import_slots = self._publish_tariffs(now, billable, allowance)
         self._publish_gas_tariffs(now)
+        self.flex, moments = flex_clock(self.flex, now)
+        self._flex_triggers(moments)
         self._publish_account(now)
         self._publish_smart_devices(now, billable, allowance, home_rate, import_slots)
         self._flush_triggers()
@@ -306,6 +343,7 @@ class StatePublisher:
                 **self._history.account.model_dump(),
                 balance=self._account.balance_p,
                 **self._home_mini_health(reading, has_meter, now),
+                **self._octoplus_figures(now).model_dump(),
             ),
         )
         stale = self._telemetry.stale_reason(now) if has_meter else None
@@ -332,6 +370,31 @@ class StatePublisher:
             "telemetry_stale": stale,
             "telemetry_stale_since": last if stale else None,
         }
+
+    def _octoplus_figures(self, now: datetime) -> OctoplusFigures:
+        status = self._octoplus.points.latest
+        events = self._octoplus.sessions.events
+        saving = flex_status(events, FlexKind.SAVING_SESSION, now)
+        power_up = flex_status(events, FlexKind.POWER_UP, now)
+        spins = [] if status is None else [status.electricity_spins, status.gas_spins]
+        known_spins = [n for n in spins if n is not None]
+        session = saving.next
+        return OctoplusFigures(
+            octoplus_enrolled=status.enrolled if status else None,
+            octoplus_points=status.points if status else None,
+            wheel_spins_available=sum(known_spins) if known_spins else None,
+            wheel_spins_electricity=status.electricity_spins if status else None,
+            wheel_spins_gas=status.gas_spins if status else None,
+            saving_session_active=saving.active,
+            next_saving_session_start=session.start if session else None,
+            next_saving_session_end=session.end if session else None,
+            next_saving_session_joined=session.joined if session else None,
+            next_saving_session_reward=session.reward_per_kwh if session else None,
+            next_saving_session_code=session.code if session else None,
+            power_up_active=power_up.active,
+            next_power_up_start=power_up.next.start if power_up.next else None,
+            next_power_up_end=power_up.next.end if power_up.next else None,
+        )
 
     def _note_tomorrow(
         self,
@@ -370,6 +433,15 @@ class StatePublisher:
             self.hub.bus.publish(
                 "trigger", {"device_id": device_id, "card": card, "tokens": to_json_value(tokens)}
             )
+
+
+def _event_tokens(event: FlexEvent) -> dict[str, Any]:
+    return {
+        "code": event.code,
+        "start": event.start,
+        "end": event.end,
+        "reward_per_kwh": event.reward_per_kwh,
+    }
 
 
 def _import_state(

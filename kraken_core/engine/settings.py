@@ -46,6 +46,24 @@ class EngineSettings:
     def telemetry_stale_limit(self) -> timedelta:
         return max(self.telemetry_stale_after, 2 * self.poll_interval)
 
+    # Octoplus (engine/octoplus.py): Octopus announces saving sessions hours to a day
+    # ahead, so they are read hourly, every ``saving_sessions_near_interval`` from
+    # ``saving_sessions_near`` before a known event to its end, and at its start and end;
+    # enrolment, points and the wheel's spins (which change after a settled session, a
+    # spin or a new month) every 3 hours, and just after a joined session ends or a
+    # spin. An account Kraken says is not in
+    # Octoplus is looked at every ``octoplus_idle_interval`` only. Failing this long, they
+    # are reported stale (the Energy Account stays available: its meter is another kind).
+    saving_sessions_interval: timedelta = timedelta(minutes=60)
+    saving_sessions_near: timedelta = timedelta(minutes=60)
+    saving_sessions_near_interval: timedelta = timedelta(minutes=15)
+    octoplus_interval: timedelta = timedelta(hours=3)
+    octoplus_idle_interval: timedelta = timedelta(hours=6)
+    octoplus_stale_after: timedelta = timedelta(hours=3)
+    # Join every saving session announced for the household (a user setting, off unless
+    # asked for: joining is a commitment the household makes).
+    auto_join_saving_sessions: bool = False
+
     @property
     def allowance(self) -> AllowanceRule:
         return AllowanceRule(self.allowance_limit_minutes, self.allowance_day_start)

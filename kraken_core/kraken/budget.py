@@ -39,8 +39,14 @@ DEFAULT_LIMITS: dict[str, BudgetLimit] = {
     "day-unit-rates": BudgetLimit(30, timedelta(hours=1)),
     "night-unit-rates": BudgetLimit(30, timedelta(hours=1)),
     "standing-charges": BudgetLimit(30, timedelta(hours=1)),
+    # Octoplus (engine/octoplus.py reads saving sessions hourly, every 15 minutes near a
+    # session, and Octoplus every 3 hours; a spin or a join reads again soon after).
     "savingSessions": BudgetLimit(12, timedelta(hours=1)),
     "octoplusAccountInfo": BudgetLimit(6, timedelta(hours=1)),
+    "loyaltyPointLedgers": BudgetLimit(6, timedelta(hours=1)),
+    "wheelOfFortuneSpinsAllowed": BudgetLimit(12, timedelta(hours=1)),  # one per fuel
+    "joinSavingSessionsEvent": BudgetLimit(10, timedelta(hours=1)),
+    "spinWheelOfFortune": BudgetLimit(10, timedelta(hours=1)),
 }
 
 

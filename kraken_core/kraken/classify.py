@@ -56,6 +56,14 @@ DEVICE_CHANGE_WORDS = {
     "updateDeviceSmartControl": "the change to smart charging",
     "setDevicePreferences": "the charge target",
 }
+#: Octoplus changes Octopus may turn down (../shared/kraken/README.md, "Octoplus and saving
+#: sessions": joining after a session's start is refused; a spin needs a spin left). Their
+#: refusal codes are not published, so any error with a code on these (other than the
+#: auth, throttling and temporary codes above) is a refusal, told in Kraken's own words.
+OCTOPLUS_CHANGES: dict[str, str] = {
+    "joinSavingSessionsEvent": "join the saving session",
+    "spinWheelOfFortune": "spin the wheel",
+}
 #: How long to leave Kraken alone after a throttle that does not say when to come back.
 THROTTLE_PAUSE = timedelta(minutes=15)
 
@@ -118,13 +126,8 @@ def classify_graphql_errors(
         )
     if code == BOOST_REFUSED:
         return _boost_refused(operation, extensions, message)
-    if code in DEVICE_CHANGE_REFUSED.get(operation, ()):
-        # Kraken's own sentence, as it gives it: the person reads why.
-        return KrakenActionRefused(
-            f"Octopus refused {DEVICE_CHANGE_WORDS[operation]}: {message.rstrip('.')}.",
-            operation=operation,
-            code=code,
-        )
+    if (refused := _change_refused(operation, code, message)) is not None:
+        return refused
     if code is None and (unknown := _UNKNOWN_FIELD.search(message)):
         return KrakenSchemaError(
             f"Kraken no longer has the field {unknown['type']}.{unknown['field']} that the "
@@ -170,6 +173,25 @@ def refused_with_a_new_token(refused: KrakenAuthError) -> KrakenAuthError:
         operation=refused.operation,
         code=refused.code,
     )
+
+
+def _change_refused(operation: str, code: str | None, message: str) -> KrakenError | None:
+    """A change to a device or to Octoplus that Octopus turned down, in Kraken's own
+    sentence (the person reads why), or None."""
+    if code in DEVICE_CHANGE_REFUSED.get(operation, ()):
+        return KrakenActionRefused(
+            f"Octopus refused {DEVICE_CHANGE_WORDS[operation]}: {message.rstrip('.')}.",
+            operation=operation,
+            code=code,
+        )
+    if code is not None and operation in OCTOPLUS_CHANGES:
+        return KrakenActionRefused(
+            f"Octopus refused to {OCTOPLUS_CHANGES[operation]}: {message.rstrip('.')} ({code}).",
+            operation=operation,
+            code=code,
+            reasons=(code,),
+        )
+    return None
 
 
 def _boost_refused(operation: str, extensions: dict[str, Any], message: str) -> KrakenError:

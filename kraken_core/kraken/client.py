@@ -13,7 +13,8 @@ import socket
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any, Literal, TypeVar
 
@@ -53,7 +54,9 @@ from kraken_core.kraken.models import (
     DAYS_OF_WEEK,
     Account,
     CompletedDispatch,
+    JoinedSavingSessions,
     KrakenToken,
+    LoyaltyPointLedgerEntry,
     OctoplusAccountInfo,
     PlannedDispatch,
     PreferenceSchedule,
@@ -64,6 +67,8 @@ from kraken_core.kraken.models import (
     SavingSessions,
     SmartFlexDevice,
     TelemetryReading,
+    WheelSpin,
+    WheelSpinsAllowed,
     as_utc_z,
     parse_answer,
 )
@@ -80,6 +85,7 @@ OCTOPUS_REST_URL = "https://api.octopus.energy/v1/"
 USER_AGENT = f"kraken-bridge-homey/{__version__}"
 
 Fuel = Literal["electricity", "gas"]
+WheelFuel = Literal["ELECTRICITY", "GAS"]
 RateRegister = Literal["standard", "day", "night"]
 PREFERRED_PAYMENT_METHOD = "DIRECT_DEBIT"
 READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
@@ -593,9 +599,11 @@ class KrakenClient:
             )
         return str(ours.copy_with(path=path, query=None))
 
-    # --- Octopus backend host (saving sessions, Octoplus) --------------------------------
+    # --- Octoplus and saving sessions (../shared/kraken/README.md) ----------------------
 
     async def saving_sessions(self) -> SavingSessions:
+        """Every announced saving session and power-up (never Octopus's test events) and
+        the account's region and joined events, from Octopus's backend host."""
         data = await self._graphql(
             "savingSessions",
             "backend_saving_sessions",
@@ -604,16 +612,101 @@ class KrakenClient:
         )
         return parse_answer(SavingSessions, data.get("savingSessions"), operation="savingSessions")
 
-    async def octoplus_account_info(self) -> OctoplusAccountInfo:
-        data = await self._graphql(
-            "octoplusAccountInfo",
-            "backend_octoplus_account_info",
-            {"accountNumber": self.account_number},
-            backend=True,
-        )
-        return parse_answer(
-            OctoplusAccountInfo, data.get("octoplusAccountInfo"), operation="octoplusAccountInfo"
-        )
+    async def join_saving_session(self, event_code: str) -> list[str]:
+        """Sign the account up for one announced event (backend host); the event codes
+        Kraken says the account has joined. A refusal (the event has started, the account
+        cannot take part) raises :class:`KrakenActionRefused` in Kraken's words, and gives
+        back what it spent of the bridge's own budget."""
+        operation = "joinSavingSessionsEvent"
+        try:
+            data = await self._graphql(
+                operation,
+                "backend_join_saving_session",
+                {"accountNumber": self.account_number, "eventCode": event_code},
+                backend=True,
+            )
+        except KrakenActionRefused:
+            self.budget.refund(operation)
+            raise
+        answer = parse_answer(JoinedSavingSessions, data.get(operation), operation=operation)
+        joined = [code for code in answer.joined_event_codes or [] if code]
+        if event_code not in joined:
+            self.budget.refund(operation)
+            raise KrakenActionRefused(
+                f"Octopus did not confirm joining the saving session {event_code}; it lists "
+                f"{', '.join(joined) or 'no session'} as joined.",
+                operation=operation,
+            )
+        return joined
+
+    async def octoplus(self, *, with_gas: bool) -> OctoplusStatus:
+        """Octoplus enrolment, the points balance and the wheel's spins left this month
+        (gas only ``with_gas``), in one request to the main host. Enrolment must answer;
+        the points and spins are None when Kraken fails those parts alone (an account
+        outside Octoplus may have neither)."""
+        parts: dict[str, str] = {
+            "octoplusAccountInfo": "octoplusAccountInfo",
+            "loyaltyPointLedgers": "loyaltyPointLedgers",
+            "electricitySpins": "wheelOfFortuneSpinsAllowed",
+        }
+        if with_gas:
+            parts["gasSpins"] = "wheelOfFortuneSpinsAllowed"
+        variables = {"accountNumber": self.account_number, "withGas": with_gas}
+        data, errors = await self._graphql_parts("octoplus", "octopus_octoplus", parts, variables)
+        failed = {(error.get("path") or [None])[0] for error in errors}
+        if failed & {None, "octoplusAccountInfo"}:
+            mine = [
+                e for e in errors if (e.get("path") or [None])[0] in (None, "octoplusAccountInfo")
+            ]
+            raise classify_graphql_errors("octoplusAccountInfo", mine, self._clock.now())
+        return _octoplus_status(data or {}, failed, parts)
+
+    async def _graphql_parts(
+        self,
+        label: str,
+        document_name: str,
+        parts: dict[str, str],
+        variables: dict[str, Any],
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """One request of several root fields (``parts``: response key -> operation), each
+        counted in the budget (none sent unless all fit), signed in anew and replayed once
+        if the token is refused; the data and the errors, for the caller to place."""
+        operations = tuple(parts.values())
+        for name in set(operations):
+            refused_until = self.budget.next_free_at(name, parts_wanted(parts, name))
+            if refused_until is not None:
+                raise _budget_refusal(name, refused_until)
+
+        async def send(token: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+            url = self._graphql_url
+            data, errors = await self._send(
+                operations,
+                partial(self._post_graphql_partial, url, label, document_name, variables, token),
+            )
+            refused = token_refused_in(label, errors, self._clock.now())
+            if refused is not None:
+                raise refused
+            return data, [e for e in errors if isinstance(e, dict)]
+
+        return await self._authorised(label, send)
+
+    async def spin_wheel(self, fuel: WheelFuel) -> int | None:
+        """Spin the Octoplus wheel of fortune once for ``fuel``; the OctoPoints won (None if
+        Kraken names no prize). A refusal (no spins left) raises
+        :class:`KrakenActionRefused` in Kraken's words and gives back the budget spent."""
+        operation = "spinWheelOfFortune"
+        variables = {
+            "accountNumber": self.account_number,
+            "electricity": fuel == "ELECTRICITY",
+            "gas": fuel == "GAS",
+        }
+        try:
+            data = await self._graphql(operation, "octopus_spin_wheel", variables)
+        except KrakenActionRefused:
+            self.budget.refund(operation)
+            raise
+        spin = parse_answer(WheelSpin, data.get(fuel.lower()), operation=operation)
+        return spin.prize.value if spin.prize else None
 
     # --- the one request path ------------------------------------------------------------
 
@@ -903,6 +996,17 @@ class KrakenClient:
         return payload
 
 
+@dataclass(frozen=True)
+class OctoplusStatus:
+    """The account in Octoplus: enrolled or not, its OctoPoints, the wheel's spins left
+    this month per fuel (None: Kraken did not say)."""
+
+    enrolled: bool
+    points: int | None
+    electricity_spins: int | None
+    gas_spins: int | None
+
+
 @dataclass
 class LiveAnswer:
     """One light transaction: each part is its answer, its failure, or None if not asked."""
@@ -912,6 +1016,43 @@ class LiveAnswer:
     dispatches: dict[str, list[PlannedDispatch] | KrakenError] = field(default_factory=dict)
     # Devices listed whose own fields failed (their state is not to be trusted).
     device_errors: dict[str, KrakenError] = field(default_factory=dict)
+
+
+def _octoplus_status(
+    answer: dict[str, Any], failed: set[object], parts: dict[str, str]
+) -> OctoplusStatus:
+    """The Octoplus read's parts; a part Kraken failed (``failed``) is None."""
+    info = parse_answer(
+        OctoplusAccountInfo, answer.get("octoplusAccountInfo"), operation="octoplusAccountInfo"
+    )
+    points: int | None = None
+    if "loyaltyPointLedgers" not in failed:
+        ledgers = [
+            parse_answer(LoyaltyPointLedgerEntry, entry, operation="loyaltyPointLedgers")
+            for entry in answer.get("loyaltyPointLedgers") or []
+            if entry is not None
+        ]
+        # The balance after the newest entry (no entry yet: no points yet).
+        newest = max(ledgers, key=_posted, default=None)
+        balance = newest.balance_carried_forward if newest else Decimal(0)
+        points = int(balance) if balance is not None else None
+
+    def spins(key: str) -> int | None:
+        if key not in parts or key in failed or answer.get(key) is None:
+            return None
+        return parse_answer(WheelSpinsAllowed, answer[key], operation=parts[key]).spins_allowed
+
+    return OctoplusStatus(
+        enrolled=info.is_octoplus_enrolled,
+        points=points,
+        electricity_spins=spins("electricitySpins"),
+        gas_spins=spins("gasSpins"),
+    )
+
+
+def _posted(entry: LoyaltyPointLedgerEntry) -> datetime:
+    """An entry's time for finding the newest (an entry without one counts as oldest)."""
+    return entry.posted_at or datetime.min.replace(tzinfo=UTC)
 
 
 def parts_wanted(parts: dict[str, str], operation: str) -> int:

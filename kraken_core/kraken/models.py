@@ -264,14 +264,22 @@ class RatePage(WireModel):
     results: list[RateRow]
 
 
+class SavingSessionRegion(WireModel):
+    region_id: int | None = Field(alias="regionId")
+
+
 class SavingSessionEvent(WireModel):
-    """An Octopus saving session (Octoplus): reduce use between start and end for points."""
+    """An Octopus flexibility event (Octoplus): a saving session (``TURN_DOWN``: use less
+    between start and end, paid in OctoPoints per kWh saved) or a power-up (``TURN_UP``)."""
 
     id: int | None
     code: str | None
     start: AwareDatetime = Field(alias="startAt")
     end: AwareDatetime = Field(alias="endAt")
     reward_per_kwh_octopoints: int | None = Field(alias="rewardPerKwhInOctoPoints")
+    dev_event: bool | None = Field(alias="devEvent")
+    event_type: str | None = Field(alias="eventType")
+    target_regions: list[SavingSessionRegion] | None = Field(alias="targetRegion")
 
 
 class JoinedSavingSession(WireModel):
@@ -282,8 +290,14 @@ class JoinedSavingSession(WireModel):
 
 
 class SavingSessionsAccount(WireModel):
+    signed_up_meter_point: SavingSessionRegion | None = Field(alias="signedUpMeterPoint")
     has_joined_campaign: bool | None = Field(alias="hasJoinedCampaign")
     joined_events: list[JoinedSavingSession] = Field(alias="joinedEvents")
+
+    @property
+    def region_id(self) -> int | None:
+        point = self.signed_up_meter_point
+        return point.region_id if point else None
 
 
 class SavingSessions(WireModel):
@@ -293,6 +307,30 @@ class SavingSessions(WireModel):
 
 class OctoplusAccountInfo(WireModel):
     is_octoplus_enrolled: bool = Field(alias="isOctoplusEnrolled")
+
+
+class LoyaltyPointLedgerEntry(WireModel):
+    """One entry of the OctoPoints ledger (Kraken's ``LoyaltyPointLedgerEntryType``): the
+    balance after it is ``balanceCarriedForward``, a whole number of points as text."""
+
+    balance_carried_forward: Decimal | None = Field(alias="balanceCarriedForward")
+    posted_at: AwareDatetime | None = Field(alias="postedAt")
+
+
+class WheelSpinsAllowed(WireModel):
+    spins_allowed: int | None = Field(alias="spinsAllowed")
+
+
+class WheelPrize(WireModel):
+    value: int | None
+
+
+class WheelSpin(WireModel):
+    prize: WheelPrize | None
+
+
+class JoinedSavingSessions(WireModel):
+    joined_event_codes: list[str | None] | None = Field(alias="joinedEventCodes")
 
 
 Model = TypeVar("Model", bound=BaseModel)

@@ -62,11 +62,13 @@ from kraken_core.simulator.rates import (
     served_rows,
 )
 from kraken_core.simulator.scenario import (
+    JOIN_REFUSED_CODE,
     DayOfWeek,
     Device,
     Dispatch,
     Fault,
     Preferences,
+    SavingSessionEvent,
     Scenario,
     TimelineEntry,
 )
@@ -77,6 +79,8 @@ TOKEN_LIFETIME = timedelta(minutes=60)
 REFRESH_TOKEN_LIFETIME = timedelta(days=7)
 #: A boost the simulator grants charges for this long (Kraken: until the target is met).
 BOOST_LENGTH = timedelta(hours=1)
+#: The error code the simulator refuses a wheel spin with (Octopus publishes none).
+SPIN_REFUSED_CODE = "KT-GB-9203"
 READY_BY_EARLIEST, READY_BY_LATEST = time(4, 0), time(11, 0)
 _NOT_YET_LIVE = {
     "AUTHENTICATION_PENDING",
@@ -121,6 +125,10 @@ class Simulator:
         self.suspensions: dict[str, tuple[datetime, bool]] = {}
         self.preferences: dict[str, Preferences] = {}
         self.products = ProductCatalogue(scenario)
+        # Octoplus: events joined by clients, and the wheel's spins taken and prizes won.
+        self.joined_event_ids: set[int] = set()
+        self.spins_taken: collections.Counter[str] = collections.Counter()
+        self.prizes_won: list[int] = []
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(UTC)
@@ -312,6 +320,74 @@ class Simulator:
             },
             strict=False,
         )
+
+    # --- Octoplus ---------------------------------------------------------------------
+
+    @property
+    def octoplus_enrolled(self) -> bool:
+        sessions = self.scenario.saving_sessions
+        return bool(sessions and sessions.octoplus_enrolled)
+
+    def has_joined(self, event: SavingSessionEvent) -> bool:
+        sessions = self.scenario.saving_sessions
+        given = sessions.joined_event_ids if sessions else []
+        return event.id in given or event.id in self.joined_event_ids
+
+    def join(self, event: SavingSessionEvent, now: datetime) -> None:
+        """``joinSavingSessionsEvent``: refused as the scenario says, after the event has
+        started, for an account outside Octoplus or the campaign; joining twice is a join."""
+        sessions = self.scenario.saving_sessions
+        assert sessions is not None  # an event was found
+        if event.join_refusal is not None:
+            raise kraken_error(event.join_refusal.code, event.join_refusal.message)
+        if self.has_joined(event):
+            return
+        if not sessions.octoplus_enrolled or not sessions.has_joined_campaign:
+            raise kraken_error(
+                JOIN_REFUSED_CODE,
+                "This account has not signed up to saving sessions: join Octoplus saving "
+                "sessions in the Octopus app first.",
+            )
+        if now >= event.startAt:
+            raise kraken_error(
+                JOIN_REFUSED_CODE,
+                f"The event {event.code} has already started, so it can no longer be joined.",
+            )
+        self.joined_event_ids.add(event.id)
+
+    def points_balance(self, now: datetime) -> int:
+        """The scenario's balance, plus the points of joined events that have ended and
+        the wheel's prizes won."""
+        sessions = self.scenario.saving_sessions
+        earned = sum(
+            event.rewardGivenInOctoPoints or 0
+            for event in (sessions.events if sessions else [])
+            if self.has_joined(event) and event.endAt <= now
+        )
+        return self.scenario.points_balance + earned + sum(self.prizes_won)
+
+    def spins_left(self, fuel: str) -> int:
+        sessions = self.scenario.saving_sessions
+        if sessions is None or not sessions.octoplus_enrolled:
+            return 0
+        given = (
+            sessions.wheel_spins.electricity if fuel == "ELECTRICITY" else sessions.wheel_spins.gas
+        )
+        return max(0, given - self.spins_taken[fuel])
+
+    def spin(self, fuel: str) -> int:
+        """``spinWheelOfFortune``: the next prize in turn, or refused without a spin left."""
+        sessions = self.scenario.saving_sessions
+        if sessions is None or not sessions.octoplus_enrolled:
+            raise kraken_error(SPIN_REFUSED_CODE, "This account is not in Octoplus.")
+        if self.spins_left(fuel) <= 0:
+            raise kraken_error(
+                SPIN_REFUSED_CODE, f"There are no {fuel.lower()} spins left this month."
+            )
+        self.spins_taken[fuel] += 1
+        prize = sessions.wheel_prizes[len(self.prizes_won) % len(sessions.wheel_prizes)]
+        self.prizes_won.append(prize)
+        return prize
 
     def telemetry_meter(self, device_id: str) -> Fuel | None:
         """Which meter a Home Mini device id reads (None: no meter of the account)."""

@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
-from kraken_core.simulator.graphql_schema import load_backend_schema, load_subset_schema
+from kraken_core.simulator.graphql_schema import load_backend_schema, load_main_schema
 from kraken_core.simulator.kraken_errors import kraken_error
 from kraken_core.simulator.rates import rate_in_force, served_rows
 from kraken_core.simulator.scenario import (
+    JOIN_REFUSED_CODE,
     PROVIDERS,
     Device,
     ElectricityMeterPoint,
     GasMeterPoint,
+    SavingSessionEvent,
     TimelineEntry,
 )
 from kraken_core.simulator.telemetry import latest_readings, ranged_readings
@@ -304,36 +306,116 @@ def _completed_dispatches(context: RequestContext, args: dict[str, Any]) -> list
     ]
 
 
-def _saving_sessions(context: RequestContext, _args: dict[str, Any]) -> dict[str, Any] | None:
+def _served_events(context: RequestContext, include_dev: bool = True) -> list[SavingSessionEvent]:
+    """The scenario's events announced by now, in start order (dev events only if asked)."""
     sessions = context.simulator.scenario.saving_sessions
     if sessions is None:
+        return []
+    return sorted(
+        (
+            event
+            for event in sessions.events
+            if (event.announced_at is None or event.announced_at <= context.now)
+            and (include_dev or not event.devEvent)
+        ),
+        key=lambda event: event.startAt,
+    )
+
+
+def _event_answer(event: SavingSessionEvent) -> dict[str, Any]:
+    answer = event.model_dump(
+        include={
+            "id",
+            "code",
+            "startAt",
+            "endAt",
+            "rewardPerKwhInOctoPoints",
+            "devEvent",
+            "eventType",
+        }
+    )
+    regions = event.targetRegion
+    answer["targetRegion"] = (
+        None if regions is None else [{"regionId": r.regionId} for r in regions]
+    )
+    return answer
+
+
+def _saving_sessions(context: RequestContext, _args: dict[str, Any]) -> dict[str, Any] | None:
+    simulator = context.simulator
+    sessions = simulator.scenario.saving_sessions
+    if sessions is None:
         return {"events": lambda _info, **_a: [], "account": lambda _info, **_a: None}
-    events = sorted(sessions.events, key=lambda event: event.startAt)
     joined = [
         {
             "eventId": event.id,
             "startAt": event.startAt,
             "endAt": event.endAt,
-            "rewardGivenInOctoPoints": None if event.endAt > context.now else 0,
+            "rewardGivenInOctoPoints": None
+            if event.endAt > context.now
+            else event.rewardGivenInOctoPoints or 0,
         }
-        for event in events
-        if event.id in sessions.joined_event_ids
+        for event in _served_events(context)
+        if simulator.has_joined(event)
     ]
+
+    def events(_info: object, includeDev: bool | None = None, **_a: Any) -> list[Any]:
+        return [
+            _event_answer(e) for e in _served_events(context, include_dev=includeDev is not False)
+        ]
 
     def account(_info: object, **account_args: Any) -> dict[str, Any]:
         _check_account(context, account_args["accountNumber"])
-        return {"hasJoinedCampaign": sessions.has_joined_campaign, "joinedEvents": joined}
+        region = sessions.region_id
+        return {
+            "signedUpMeterPoint": None if region is None else {"regionId": region},
+            "hasJoinedCampaign": sessions.has_joined_campaign,
+            "joinedEvents": joined,
+        }
 
+    return {"events": events, "account": account}
+
+
+def _join_saving_sessions_event(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    given = args["input"]
+    _check_account(context, given["accountNumber"])
+    simulator = context.simulator
+    code = given["eventCode"]
+    event = next((e for e in _served_events(context) if e.code == code), None)
+    if event is None:
+        raise kraken_error(JOIN_REFUSED_CODE, f"There is no event with the code {code}.")
+    simulator.join(event, context.now)
     return {
-        "events": lambda _info, **_a: [event.model_dump() for event in events],
-        "account": account,
+        "joinedEventCodes": [e.code for e in _served_events(context) if simulator.has_joined(e)]
     }
 
 
 def _octoplus_account_info(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
     _check_account(context, args["accountNumber"])
-    sessions = context.simulator.scenario.saving_sessions
-    return {"isOctoplusEnrolled": bool(sessions and sessions.octoplus_enrolled)}
+    return {"isOctoplusEnrolled": context.simulator.octoplus_enrolled}
+
+
+def _loyalty_point_ledgers(context: RequestContext, _args: dict[str, Any]) -> list[Any]:
+    simulator = context.simulator
+    if not simulator.octoplus_enrolled:
+        return []
+    # One entry: the balance as it stands (Kraken writes the points as text).
+    balance = simulator.points_balance(context.now)
+    return [{"id": "1", "balanceCarriedForward": str(balance), "postedAt": context.now}]
+
+
+def _wheel_of_fortune_spins_allowed(
+    context: RequestContext, args: dict[str, Any]
+) -> dict[str, Any]:
+    _check_account(context, args["accountNumber"])
+    return {"spinsAllowed": context.simulator.spins_left(args["fuelType"])}
+
+
+def _spin_wheel_of_fortune(context: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+    given = args["input"]
+    _check_account(context, given["accountNumber"])
+    prize = context.simulator.spin(given["fuelType"])
+    return {"prize": {"value": prize}}
 
 
 def _flex_planned_dispatches(context: RequestContext, args: dict[str, Any]) -> list[Any]:
@@ -385,7 +467,11 @@ def _attach_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
         "updateDeviceSmartControl": _update_device_smart_control,
         "setDevicePreferences": _set_device_preferences,
         "savingSessions": _saving_sessions,
+        "joinSavingSessionsEvent": _join_saving_sessions_event,
         "octoplusAccountInfo": _octoplus_account_info,
+        "loyaltyPointLedgers": _loyalty_point_ledgers,
+        "wheelOfFortuneSpinsAllowed": _wheel_of_fortune_spins_allowed,
+        "spinWheelOfFortune": _spin_wheel_of_fortune,
     }
     for name, resolve in resolvers.items():
         field = query.get(name) or mutation.get(name)
@@ -396,11 +482,12 @@ def _attach_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
 
 @cache
 def executable_schema() -> GraphQLSchema:
-    """The subset schema with the simulator's resolvers (built once per process)."""
-    return _attach_resolvers(load_subset_schema())
+    """The main host: the subset schema and Octoplus, with the simulator's resolvers
+    (built once per process)."""
+    return _attach_resolvers(load_main_schema())
 
 
 @cache
 def executable_backend_schema() -> GraphQLSchema:
-    """Octopus's backend host: the subset plus saving sessions and Octoplus."""
+    """Octopus's backend host: the main host's fields plus saving sessions."""
     return _attach_resolvers(load_backend_schema())

@@ -17,7 +17,10 @@ from graphql import (
     build_schema,
 )
 
-from kraken_core.kraken.extension import octopus_extension_sdl
+from kraken_core.kraken.extension import (
+    octopus_backend_extension_sdl,
+    octopus_extension_sdl,
+)
 
 
 def subset_sdl() -> str:
@@ -99,9 +102,17 @@ def load_subset_schema() -> GraphQLSchema:
     return _with_scalars(build_schema(subset_sdl()))
 
 
-def load_backend_schema() -> GraphQLSchema:
-    """The subset plus the Octopus-only extension: what Octopus's backend host serves."""
+def load_main_schema() -> GraphQLSchema:
+    """The subset plus the main host's Octopus-only fields (Octoplus): what
+    api.octopus.energy serves."""
     return _with_scalars(build_schema(subset_sdl() + "\n" + octopus_extension_sdl()))
+
+
+def load_backend_schema() -> GraphQLSchema:
+    """The subset plus every Octopus-only field, saving sessions included: what Octopus's
+    backend host serves."""
+    sdl = "\n".join((subset_sdl(), octopus_extension_sdl(), octopus_backend_extension_sdl()))
+    return _with_scalars(build_schema(sdl))
 
 
 def _with_scalars(schema: GraphQLSchema) -> GraphQLSchema:

@@ -91,6 +91,17 @@ _KNOWN: dict[str, _Known] = {
         "Too many telemetry requests.",
         "THROTTLING",
     ),
+    # Octoplus refusals: Octopus publishes no codes for these; KT-GB-5117 is the one
+    # public clients report for an account that cannot join a saving session, and
+    # KT-GB-9203 is the simulator's own for a wheel spin refused.
+    "KT-GB-5117": _Known(
+        "Unable to join the saving session.",
+        "The account cannot join this saving session.",
+        "APPLICATION",
+    ),
+    "KT-GB-9203": _Known(
+        "Unable to spin the wheel.", "No spin of the wheel of fortune is left.", "APPLICATION"
+    ),
     "KT-GB-4050": _Known(
         "Smart meter not found.", "No smart meter with that device ID.", "NOT_FOUND"
     ),

@@ -30,8 +30,14 @@ Optional keys beyond DESIGN.md's example, all with defaults that match it:
   ``completedDispatches`` answers them once they have ended;
 - ``devices[].preferences``: ``{mode, unit, targetType, schedules: [{dayOfWeek, time,
   min, max}]}``; ``timeline[].boostChargeRefusalReasons``: why a boost is refused then;
-- ``saving_sessions``: ``{octoplus_enrolled, has_joined_campaign, events: [{id, code,
-  startAt, endAt, rewardPerKwhInOctoPoints}], joined_event_ids}`` (backend host);
+- ``saving_sessions``: ``{octoplus_enrolled, has_joined_campaign, region_id, events: [{id,
+  code, startAt, endAt, rewardPerKwhInOctoPoints, targetRegion, devEvent, eventType}],
+  joined_event_ids}`` as DESIGN.md has it (events on the backend host); beyond it, per
+  event ``announced_at`` (not served before), ``rewardGivenInOctoPoints`` (what a joined
+  household earns, served from the event's end) and ``join_refusal: {code, message}``
+  (joining is refused so); ``wheel_spins: {electricity, gas}`` and ``wheel_prizes`` (the
+  wheel's spins this month and the prizes they win, in turn); ``octoplus_points`` top level
+  (DESIGN.md) or inside ``saving_sessions``;
 - ``faults[]`` may instead give ``malformed: true`` (HTTP 200 with a cut-off body) or
   ``removed_field`` (Kraken no longer has that field: the document is refused); an
   ``http_status`` 429 fault may give ``retry_after`` seconds;
@@ -198,9 +204,16 @@ GRAPHQL_OPERATIONS = frozenset(
         "updateDeviceSmartControl",
         "setDevicePreferences",
         "savingSessions",
+        "joinSavingSessionsEvent",
         "octoplusAccountInfo",
+        "loyaltyPointLedgers",
+        "wheelOfFortuneSpinsAllowed",
+        "spinWheelOfFortune",
     }
 )
+#: The error code the simulator refuses a saving-session join with (the one public clients
+#: document for an account that cannot join; Octopus publishes no list).
+JOIN_REFUSED_CODE = "KT-GB-5117"
 
 #: A real (non-scenario) timeout fault waits this long unless the fault gives seconds.
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -462,21 +475,80 @@ class CompletedDispatch(_Strict):
     location: Literal["AT_HOME", "AWAY"] = "AT_HOME"
 
 
+class TargetRegion(_Strict):
+    regionId: int
+
+
+class JoinRefusal(_Strict):
+    """Joining this event is refused with Kraken's error ``code`` and ``message``."""
+
+    code: str = Field(default=JOIN_REFUSED_CODE, pattern=r"^KT-[A-Z]{2}-\d{4,5}$")
+    message: str = Field(min_length=1)
+
+
 class SavingSessionEvent(_Strict):
+    """An Octoplus event as ``savingSessions.events`` answers it (plus the simulator's own
+    keys: when it was announced, the points a joined household earns, a join refusal)."""
+
     id: int
     code: str = Field(min_length=1)
     startAt: AwareDatetime
     endAt: AwareDatetime
-    rewardPerKwhInOctoPoints: int = Field(ge=0)
+    rewardPerKwhInOctoPoints: int = Field(default=0, ge=0)
+    targetRegion: list[TargetRegion] | None = None
+    devEvent: bool = False
+    eventType: Literal["TURN_DOWN", "TURN_UP"] = "TURN_DOWN"
+    announced_at: AwareDatetime | None = None
+    rewardGivenInOctoPoints: int | None = Field(default=None, ge=0)
+    join_refusal: JoinRefusal | None = None
+
+    @field_validator("targetRegion", mode="before")
+    @classmethod
+    def _regions(cls, given: object) -> object:
+        """Kraken's list of ``{regionId}``; one ``{regionId}`` or a bare region id is
+        accepted as that one region."""
+        if isinstance(given, int) and not isinstance(given, bool):
+            return [{"regionId": given}]
+        if isinstance(given, dict):
+            return [given]
+        return given
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.endAt <= self.startAt:
+            raise ValueError(f"event {self.code}: endAt must be after startAt")
+        if self.announced_at is not None and self.announced_at > self.startAt:
+            raise ValueError(f"event {self.code}: announced_at must not be after startAt")
+        return self
+
+
+class WheelSpins(_Strict):
+    """Spins of the Octoplus wheel of fortune left this month, per fuel."""
+
+    electricity: int = Field(default=0, ge=0)
+    gas: int = Field(default=0, ge=0)
 
 
 class SavingSessions(_Strict):
-    """Octopus saving sessions and Octoplus, as the backend host serves them."""
+    """Octopus saving sessions and Octoplus: events on the backend host; enrolment, points
+    and the wheel on the main host."""
 
     octoplus_enrolled: bool = True
     has_joined_campaign: bool = True
+    region_id: int | None = None
     events: list[SavingSessionEvent] = Field(default_factory=list)
     joined_event_ids: list[int] = Field(default_factory=list)
+    octoplus_points: int | None = Field(default=None, ge=0)
+    wheel_spins: WheelSpins = Field(default_factory=WheelSpins)
+    wheel_prizes: list[int] = Field(default_factory=lambda: [100], min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_events(self) -> Self:
+        ids = [event.id for event in self.events]
+        codes = [event.code for event in self.events]
+        if len(set(ids)) != len(ids) or len(set(codes)) != len(codes):
+            raise ValueError("each event needs its own id and code")
+        return self
 
 
 class Device(_Strict):
@@ -616,6 +688,24 @@ class Scenario(_Strict):
     faults: list[Fault] = Field(default_factory=list)
     completed_dispatches: list[CompletedDispatch] = Field(default_factory=list)
     saving_sessions: SavingSessions | None = None
+    octoplus_points: int | None = Field(default=None, ge=0)
+
+    @property
+    def points_balance(self) -> int:
+        """The OctoPoints balance the scenario starts with (top level, as DESIGN.md has it,
+        or inside ``saving_sessions``)."""
+        inside = self.saving_sessions.octoplus_points if self.saving_sessions else None
+        return self.octoplus_points or inside or 0
+
+    @model_validator(mode="after")
+    def _one_points_balance(self) -> Self:
+        inside = self.saving_sessions.octoplus_points if self.saving_sessions else None
+        if None not in (inside, self.octoplus_points) and inside != self.octoplus_points:
+            raise ValueError(
+                "octoplus_points is given twice (top level and in saving_sessions) with "
+                "different values: give it once"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Self:

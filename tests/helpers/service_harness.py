@@ -35,6 +35,7 @@ async def running(
             account_number=scenario.account.number,
             graphql_url=sim.graphql_url,
             rest_url=sim.rest_url,
+            backend_graphql_url=sim.backend_graphql_url,
             data_dir=data_dir,
             engine_settings=settings,
         ) as service,

@@ -99,6 +99,7 @@ async def running_backend(
                 "KRAKEN_DATA_DIR": str(data_dir),
                 "KRAKEN_GRAPHQL_URL": simulator.graphql_url,
                 "KRAKEN_REST_URL": simulator.rest_url,
+                "KRAKEN_BACKEND_GRAPHQL_URL": simulator.backend_graphql_url,
                 **env,
             }
         )

@@ -391,3 +391,64 @@ test('pairing with an empty address uses the bridge found over mDNS, or says non
   assert.equal(runtime.homey.settings.get('bridge_url'), bridge.url);
   assert.deepEqual((await session.emit('list_devices')).map(d => d.data.id), [IMPORT.id]);
 });
+
+test('Octoplus on the Energy Account: "starts in" runs the flows of its minutes; conditions, actions, the auto-join setting', async t => {
+  const { bridge, runtime, tariff, cards } = await setup(t);
+  const ACCOUNT = {
+    id: 'energy_account.A-1234ABCD',
+    kind: 'energy_account',
+    name: 'Octopus account',
+    updated_at: '2026-03-10T16:59:00Z',
+    state: { saving_session_active: false, power_up_active: false, next_saving_session_start: '2026-03-10T17:30:00Z' },
+  };
+  bridge.addDevice(ACCOUNT);
+  bridge.settings.auto_join_saving_sessions = false;
+  const account = await runtime.addDevice('energy_account', { name: ACCOUNT.name, data: { id: ACCOUNT.id } });
+  await waitFor(() => account.getCapabilityValue('next_saving_session_start') === 'Tue 17:30', { what: 'the account state' });
+  const startsIn = runtime.homey.flow.getDeviceTriggerCard('saving_session_starts_in');
+  const thirty = { device: account, minutes: '30' };
+  const five = { device: account, minutes: '5' };
+  startsIn.argumentValues.push(thirty, five);
+
+  const session = {
+    code: 'EVENT_1', start: '2026-03-10T17:30:00Z', end: '2026-03-10T18:00:00Z', duration_minutes: 30, reward_per_kwh: 1800, joined: true,
+  };
+  bridge.send('trigger', { device_id: ACCOUNT.id, card: 'saving_session_starts_in', tokens: { minutes: 30, ...session } });
+  bridge.send('trigger', { device_id: ACCOUNT.id, card: 'saving_session_starts_in', tokens: { minutes: 15, ...session } });
+  bridge.send('trigger', { device_id: ACCOUNT.id, card: 'saving_session_ended', tokens: { ...session, points: null, points_reported: false } });
+  bridge.send('state', { device_id: ACCOUNT.id, state: { saving_session_active: true } });
+  await waitFor(() => cards.fired('saving_session_ended').length === 1, { what: 'saving_session_ended' });
+  await account.whenIdle();
+
+  const fired = cards.fired('saving_session_starts_in');
+  assert.deepEqual(fired.map(([, , state]) => state), [{ minutes: 30 }, { minutes: 15 }]);
+  assert.deepEqual(fired.map(entry => entry.flowsRun), [[thirty], []], 'only the flow set to 30 minutes runs at 30');
+  assert.deepEqual(fired[0][1], { start: 'Tue 17:30', end: '18:00', reward: 1800, joined: true });
+  assert.deepEqual(cards.tokens('saving_session_ended'), [{ start: 'Tue 17:30', end: '18:00', joined: true, points: 0 }],
+    'points Octopus has not reported are 0');
+  assert.equal(await cards.condition('saving_session_active', { device: account }), true);
+  assert.equal(await cards.condition('power_up_active', { device: account }), false);
+
+  bridge.actionAnswers.spin_wheel = { status: 200, body: { message: 'The wheel gave 50 OctoPoints.', prize: 50, fuel: 'GAS' } };
+  assert.deepEqual(await cards.action('spin_wheel', { device: account, fuel: 'gas' }), { prize: 50 });
+  bridge.actionAnswers.join_saving_session = {
+    status: 409, body: { detail: 'Octopus refused to join the saving session: The event has already started (KT-GB-5117).' },
+  };
+  await assert.rejects(cards.action('join_saving_session', { device: account }),
+    { message: 'Octopus refused to join the saving session: The event has already started (KT-GB-5117).' });
+  assert.deepEqual(bridge.actions.slice(-2), [
+    { deviceId: ACCOUNT.id, action: 'spin_wheel', body: { fuel: 'GAS' } },
+    { deviceId: ACCOUNT.id, action: 'join_saving_session', body: {} },
+  ]);
+
+  await account.onSettings({
+    newSettings: { ...account.getSettings(), auto_join_saving_sessions: true },
+    changedKeys: ['auto_join_saving_sessions'],
+  });
+  assert.equal(bridge.settings.auto_join_saving_sessions, true);
+  await tariff.onSettings({ newSettings: { ...tariff.getSettings(), poll_interval: '2' }, changedKeys: ['poll_interval'] });
+  assert.equal(account.getSetting('poll_interval'), '2', 'the shared settings show on the account too');
+  assert.equal(account.getSetting('auto_join_saving_sessions'), true);
+  assert.equal('auto_join_saving_sessions' in tariff.getSettings(), false, 'the tariff has no such setting');
+  assert.deepEqual(runtime.homey.__errors, []);
+});

@@ -206,9 +206,9 @@ test('the cheapest and best-paid hours between two times: the bridge answers, th
   await assert.rejects(cards.condition('in_cheapest_window', args), { message: 'No 60-minute window between … has known prices yet.' });
 });
 
-test('the "Home Mini silent after" setting goes to the bridge and shows on every device', async t => {
+test('the "Home Mini silent after" setting is the Energy Account\'s and goes to the bridge', async t => {
   const { bridge, account, tariff } = await setup(t);
   await account.onSettings({ newSettings: { telemetry_stale_minutes: 30 }, changedKeys: ['telemetry_stale_minutes'] });
   assert.equal(bridge.settings.telemetry_stale_minutes, 30);
-  assert.equal(tariff.getSetting('telemetry_stale_minutes'), 30);
+  assert.equal(tariff.getSetting('telemetry_stale_minutes'), undefined, 'a tariff device has no Home Mini');
 });

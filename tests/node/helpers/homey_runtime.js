@@ -104,7 +104,11 @@ class HomeyRuntime {
     const driver = this.driver(driverId);
     const caps = capabilities || driver.manifest.capabilities;
     const device = this._createDevice(driver, {
-      name, data, store, settings, capabilities: new Map(caps.map(id => [id, null])),
+      name,
+      data,
+      store,
+      settings: { ...settingDefaults(driver.manifest.settings), ...settings },
+      capabilities: new Map(caps.map(id => [id, null])),
     });
     await device.onInit();
     await device.onAdded();
@@ -200,6 +204,16 @@ async function waitFor(predicate, { timeoutMs = 10000, what = 'condition' } = {}
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise(resolve => setTimeout(resolve, 25));
   }
+}
+
+/** The values a driver's settings start with, as Homey sets them at pairing (groups flattened). */
+function settingDefaults(settings = []) {
+  const values = {};
+  for (const setting of settings) {
+    if (setting.type === 'group') Object.assign(values, settingDefaults(setting.children));
+    else if (setting.id && setting.value !== undefined) values[setting.id] = setting.value;
+  }
+  return values;
 }
 
 module.exports = { HomeyRuntime, PairSession, waitFor, APP_DIR };
