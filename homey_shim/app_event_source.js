@@ -22,7 +22,7 @@
  * handed over twice across an outage.
  */
 
-const { backoffDelayMs } = require('./event_stream');
+const { backoffDelayMs, wakeableSleep } = require('./event_stream');
 
 class AppEventSource {
   /**
@@ -201,17 +201,7 @@ class AppEventSource {
       this._wakeSoon = false;
       return Promise.resolve();
     }
-    return new Promise(resolve => {
-      const timer = this._timers.setTimeout(() => {
-        this._wake = null;
-        resolve();
-      }, ms);
-      this._wake = () => {
-        this._timers.clearTimeout(timer);
-        this._wake = null;
-        resolve();
-      };
-    });
+    return wakeableSleep(this, ms);
   }
 }
 

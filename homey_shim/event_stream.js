@@ -193,17 +193,7 @@ class EventStream {
   }
 
   _sleep(ms) {
-    return new Promise(resolve => {
-      const timer = this._timers.setTimeout(() => {
-        this._wake = null;
-        resolve();
-      }, ms);
-      this._wake = () => {
-        this._timers.clearTimeout(timer);
-        this._wake = null;
-        resolve();
-      };
-    });
+    return wakeableSleep(this, ms);
   }
 }
 
@@ -211,9 +201,24 @@ class EventStream {
  * The wait after `failures` failures in a row: 1x, 2x, 4x … the initial delay up to the
  * cap, less up to `jitter` of it (so that many apps do not come back in step).
  */
+/** Sleeps `ms` on `owner._timers`; calling `owner._wake()` meanwhile ends it at once. */
+function wakeableSleep(owner, ms) {
+  return new Promise(resolve => {
+    const timer = owner._timers.setTimeout(() => {
+      owner._wake = null;
+      resolve();
+    }, ms);
+    owner._wake = () => {
+      owner._timers.clearTimeout(timer);
+      owner._wake = null;
+      resolve();
+    };
+  });
+}
+
 function backoffDelayMs(failures, { initialDelayMs, maxDelayMs, jitter, random }) {
   const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(failures - 1, 30));
   return Math.round(base * (1 - jitter * random()));
 }
 
-module.exports = { EventStream, backoffDelayMs };
+module.exports = { EventStream, backoffDelayMs, wakeableSleep };

@@ -9,8 +9,9 @@ does not fit the action.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -208,17 +209,26 @@ async def _join_saving_session(engine: Engine, body: JoinSavingSession) -> Actio
                     **_session(event),
                 },
             )
-    try:
-        await engine.octoplus.join(event, now)
-    except KrakenActionRefused as exc:
-        raise ActionError(409, str(exc)) from None
-    except KrakenThrottled as exc:
-        raise _try_later(engine, "join_saving_session", exc) from None
-    except KrakenError as exc:
-        raise ActionError(502, f"Octopus could not be asked: {exc}") from None
+    await _octoplus_change(engine, "join_saving_session", engine.octoplus.join(event, now))
     engine.wake()
     message = f"Joined the saving session {_when(event.start, event.end)}."
     return ActionResult(status=200, body={"message": message, **_session(event)})
+
+
+T = TypeVar("T")
+
+
+async def _octoplus_change(engine: Engine, action: str, change: Awaitable[T]) -> T:
+    """Octopus's answer to a join or a spin; its refusal (409), a request to wait (429)
+    or a failure to reach it (502) in words."""
+    try:
+        return await change
+    except KrakenActionRefused as exc:
+        raise ActionError(409, str(exc)) from None
+    except KrakenThrottled as exc:
+        raise _try_later(engine, action, exc) from None
+    except KrakenError as exc:
+        raise ActionError(502, f"Octopus could not be asked: {exc}") from None
 
 
 def _nothing_to_join(engine: Engine) -> str:
@@ -259,14 +269,8 @@ def _session(event: FlexEvent) -> dict[str, object]:
 
 async def _spin_wheel(engine: Engine, body: SpinWheel) -> ActionResult:
     """One spin of the Octoplus wheel for the fuel; the OctoPoints won."""
-    try:
-        prize = await engine.octoplus.spin(body.fuel, engine.clock.now())
-    except KrakenActionRefused as exc:
-        raise ActionError(409, str(exc)) from None
-    except KrakenThrottled as exc:
-        raise _try_later(engine, "spin_wheel", exc) from None
-    except KrakenError as exc:
-        raise ActionError(502, f"Octopus could not be asked: {exc}") from None
+    change = engine.octoplus.spin(body.fuel, engine.clock.now())
+    prize = await _octoplus_change(engine, "spin_wheel", change)
     engine.wake()
     won = f"{prize} OctoPoints" if prize is not None else "a prize Octopus did not name"
     return ActionResult(

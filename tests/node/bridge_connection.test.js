@@ -8,8 +8,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { FakeBridge } = require('./helpers/fake_bridge');
+const { waitFor } = require('./helpers/homey_runtime');
+const { appOnFakeBridge } = require('./helpers/app_on_fake_bridge');
 
 const IMPORT = {
   id: 'import_tariff.1900000000001',
@@ -26,22 +26,8 @@ const ACCOUNT = {
   state: { power_w: 450, import_kwh_total: 100.5, export_kwh_total: 2.25 },
 };
 
-async function setup(t, { configure = true } = {}) {
-  const bridge = await new FakeBridge().start();
-  bridge.addDevice(IMPORT);
-  bridge.addDevice(ACCOUNT);
-  const runtime = new HomeyRuntime();
-  if (configure) {
-    runtime.homey.settings.set('bridge_url', bridge.url);
-    runtime.homey.settings.set('bridge_token', bridge.token);
-  }
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
-  const add = device => runtime.addDevice(device.kind, { name: device.name, data: { id: device.id } });
-  return { bridge, runtime, add };
+function setup(t, { configure = true } = {}) {
+  return appOnFakeBridge(t, [IMPORT, ACCOUNT], { configure });
 }
 
 const eventsRequests = bridge => bridge.requests.filter(r => r.path === '/api/v1/events').length;

@@ -10,8 +10,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { FakeBridge } = require('./helpers/fake_bridge');
+const { waitFor } = require('./helpers/homey_runtime');
+const { appOnFakeBridge } = require('./helpers/app_on_fake_bridge');
 
 const IMPORT = {
   id: 'import_tariff.1900000000001',
@@ -36,18 +36,7 @@ const STATE_AT_2300 = {
 };
 
 async function setup(t) {
-  const bridge = await new FakeBridge().start();
-  bridge.addDevice(IMPORT);
-  bridge.addDevice(CAR);
-  const runtime = new HomeyRuntime();
-  runtime.homey.settings.set('bridge_url', bridge.url);
-  runtime.homey.settings.set('bridge_token', bridge.token);
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
-  const add = device => runtime.addDevice(device.kind, { name: device.name, data: { id: device.id } });
+  const { bridge, runtime, add } = await appOnFakeBridge(t, [IMPORT, CAR]);
   const tariff = await add(IMPORT);
   const car = await add(CAR);
   await waitFor(() => tariff.getCapabilityValue('measure_monetary') === 0.2783 && car.getCapabilityValue('dispatching') === false,
@@ -372,14 +361,7 @@ test('settings: a device\'s change goes to the bridge, the others show its answe
 });
 
 test('pairing with an empty address uses the bridge found over mDNS, or says none was found', async t => {
-  const bridge = await new FakeBridge().start();
-  bridge.addDevice(IMPORT);
-  const runtime = new HomeyRuntime();
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
+  const { bridge, runtime } = await appOnFakeBridge(t, [IMPORT], { configure: false });
   const session = await runtime.pair('import_tariff');
   await assert.rejects(session.emit('login', { username: '', password: bridge.token }), /No Kraken bridge announced itself/);
 

@@ -12,8 +12,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const v8 = require('v8');
 const vm = require('vm');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { FakeBridge } = require('./helpers/fake_bridge');
+const { waitFor } = require('./helpers/homey_runtime');
+const { appOnFakeBridge } = require('./helpers/app_on_fake_bridge');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -35,17 +35,8 @@ function heapUsed() {
 }
 
 test('10,000 events through one device do not grow the heap', { timeout: 60000 }, async t => {
-  const bridge = await new FakeBridge().start();
-  bridge.addDevice(DEVICE);
-  const runtime = new HomeyRuntime();
-  runtime.homey.settings.set('bridge_url', bridge.url);
-  runtime.homey.settings.set('bridge_token', bridge.token);
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
-  const device = await runtime.addDevice('import_tariff', { name: DEVICE.name, data: { id: DEVICE.id } });
+  const { bridge, runtime, add } = await appOnFakeBridge(t, [DEVICE]);
+  const device = await add(DEVICE);
   await waitFor(() => device.getCapabilityValue('measure_monetary') === 0.2, { what: 'the opening burst' });
   // Every trigger card the events fire (price thresholds too), whose fake records the harness clears.
   const cards = () => [...runtime.homey.__flowCards.values()];

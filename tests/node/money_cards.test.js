@@ -10,8 +10,8 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { HomeyRuntime, waitFor } = require('./helpers/homey_runtime');
-const { FakeBridge } = require('./helpers/fake_bridge');
+const { waitFor } = require('./helpers/homey_runtime');
+const { appOnFakeBridge } = require('./helpers/app_on_fake_bridge');
 
 const ACCOUNT = {
   id: 'energy_account.A-5EED0BAD',
@@ -39,17 +39,7 @@ const EXPORT = {
 };
 
 async function setup(t) {
-  const bridge = await new FakeBridge().start();
-  for (const device of [ACCOUNT, IMPORT, EXPORT]) bridge.addDevice(device);
-  const runtime = new HomeyRuntime();
-  runtime.homey.settings.set('bridge_url', bridge.url);
-  runtime.homey.settings.set('bridge_token', bridge.token);
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
-  const add = device => runtime.addDevice(device.kind, { name: device.name, data: { id: device.id } });
+  const { bridge, runtime, add } = await appOnFakeBridge(t, [ACCOUNT, IMPORT, EXPORT]);
   const account = await add(ACCOUNT);
   const tariff = await add(IMPORT);
   const exportTariff = await add(EXPORT);
@@ -159,19 +149,10 @@ test('a silent Home Mini: a warning with the time, a card each way, a condition,
 });
 
 test('a device added while the Home Mini is silent shows the warning at once, without a card', async t => {
-  const bridge = await new FakeBridge().start();
-  bridge.addDevice({
+  const { runtime, add } = await appOnFakeBridge(t, [{
     ...ACCOUNT, state: { ...ACCOUNT.state, telemetry_stale: true, telemetry_stale_since: '2026-03-10T12:30:00Z' },
-  });
-  const runtime = new HomeyRuntime();
-  runtime.homey.settings.set('bridge_url', bridge.url);
-  runtime.homey.settings.set('bridge_token', bridge.token);
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
-  const account = await runtime.addDevice('energy_account', { name: ACCOUNT.name, data: { id: ACCOUNT.id } });
+  }]);
+  const account = await add(ACCOUNT);
   await waitFor(() => account.warning !== null, { what: 'the warning' });
   assert.match(account.warning, /since Tue 12:30/);
   assert.deepEqual(runtime.homey.flow.getDeviceTriggerCard('home_mini_silent').triggered, [], 'not a change');

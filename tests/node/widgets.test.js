@@ -12,7 +12,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { HomeyRuntime, APP_DIR } = require('./helpers/homey_runtime');
+const { APP_DIR } = require('./helpers/homey_runtime');
+const { appOnFakeBridge } = require('./helpers/app_on_fake_bridge');
 const { FakeBridge } = require('./helpers/fake_bridge');
 
 const priceChartApi = require('../../widgets/price_chart/api');
@@ -96,18 +97,8 @@ const MG4 = {
 
 async function setup(t, { configure = true, devices = [IMPORT, TESLA, MG4] } = {}) {
   const bridge = await new TimelineBridge().start();
-  for (const device of devices) bridge.addDevice(device);
   bridge.timelines = { today: TODAY, '2026-03-10': TODAY, '2026-03-11': TOMORROW };
-  const runtime = new HomeyRuntime();
-  if (configure) {
-    runtime.homey.settings.set('bridge_url', bridge.url);
-    runtime.homey.settings.set('bridge_token', bridge.token);
-  }
-  t.after(async () => {
-    await runtime.stop();
-    await bridge.close();
-  });
-  await runtime.start();
+  const { runtime } = await appOnFakeBridge(t, devices, { configure, bridge });
   return { bridge, runtime, homey: runtime.homey };
 }
 
