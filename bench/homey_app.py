@@ -100,6 +100,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
             "KRAKEN_DATA_DIR": args.data_dir,
             "KRAKEN_GRAPHQL_URL": args.graphql,
             "KRAKEN_REST_URL": args.rest,
+            "KRAKEN_BACKEND_GRAPHQL_URL": args.backend,
             "KRAKEN_CLOCK_START": scenario["start"],
             "KRAKEN_CLOCK_SPEED": "1",
             "KRAKEN_CLOCK_AT": args.clock_at,
@@ -163,6 +164,8 @@ def run_child(run: str, sim: dict[str, str], data_dir: str, clock_at: str) -> di
             sim["GraphQL"],
             "--rest",
             sim["REST"],
+            "--backend",
+            sim["Backend GraphQL"],
             "--data-dir",
             data_dir,
             "--clock-at",
@@ -206,7 +209,7 @@ def start_up() -> list[dict[str, Any]]:
     try:
         assert simulator.stdout is not None
         sim: dict[str, str] = {}
-        while "REST" not in sim:
+        while not {"GraphQL", "REST", "Backend GraphQL"} <= sim.keys():
             line = simulator.stdout.readline()
             if not line:
                 raise SystemExit("the simulator did not start")
@@ -370,7 +373,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--child", choices=("install", "restart"), help=argparse.SUPPRESS)
-    for name in ("--graphql", "--rest", "--data-dir", "--clock-at"):
+    for name in ("--graphql", "--rest", "--backend", "--data-dir", "--clock-at"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     parser.add_argument("--spawned-at", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -36,8 +36,12 @@ class KrakenBackendApp(App):
     hosted: HostedService
 
     async def on_init(self) -> None:
-        options = HostOptions.from_env(self.homey.env, USERDATA)
-        self.hosted = HostedService(options, self._realtime)
+        try:
+            options, problem = HostOptions.from_env(self.homey.env, USERDATA), None
+        except ValueError as exc:  # a developer's env.json: say so, never guess
+            options, problem = HostOptions(data_dir=USERDATA), f"env.json: {exc}"
+            self.error(problem)
+        self.hosted = HostedService(options, self._realtime, config_error=problem)
         api_key, account = self._saved_credentials()
         if api_key and account:
             if await self.hosted.start(api_key, account):
@@ -74,6 +78,8 @@ class KrakenBackendApp(App):
 
     async def set_credentials(self, api_key: str, account_number: str) -> CredentialCheck:
         """Check with Octopus; keep and start only what passes."""
+        if self.hosted.config_error is not None:  # never check a key against the wrong Kraken
+            return CredentialCheck(False, f"Not saved: {self.hosted.config_error}.")
         check = await check_credentials(
             api_key, account_number, self.hosted.options, self.hosted.clock
         )

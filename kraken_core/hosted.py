@@ -49,6 +49,9 @@ NOT_SET_UP = (
     "enter your API key and account number, and save."
 )
 
+# Where Kraken is, from a developer's env.json: all three or none (then Octopus's own).
+KRAKEN_ADDRESSES = ("KRAKEN_GRAPHQL_URL", "KRAKEN_REST_URL", "KRAKEN_BACKEND_GRAPHQL_URL")
+
 Push = Callable[[str, dict[str, Any]], Awaitable[None]]
 Handler = Callable[[Backend], object]
 
@@ -84,6 +87,14 @@ class HostOptions:
                 raise ValueError(f"{name}={given!r} needs a zone, e.g. 2026-03-10T16:00:00Z")
             return value
 
+        addresses = {name: text(name) for name in KRAKEN_ADDRESSES}
+        if any(addresses.values()) and not all(addresses.values()):
+            missing = ", ".join(name for name, value in addresses.items() if not value)
+            raise ValueError(
+                f"{missing} not set while another Kraken address is: give all three "
+                "(kraken-bridge simulate prints them), so a test Kraken is never mixed "
+                "with Octopus's own"
+            )
         return cls(
             data_dir=Path(text("KRAKEN_DATA_DIR") or default_data_dir),
             graphql_url=text("KRAKEN_GRAPHQL_URL") or OCTOPUS_GRAPHQL_URL,
@@ -151,14 +162,21 @@ class HostedService:
     """One household's service inside the host: started with checked credentials,
     stopped when the host unloads or the credentials change."""
 
-    def __init__(self, options: HostOptions, push: Push) -> None:
+    def __init__(self, options: HostOptions, push: Push, config_error: str | None = None) -> None:
+        """``config_error``: why the host's configuration cannot be run (the service then
+        never starts, and every request says so)."""
         self.options = options
+        self._config_error = config_error
         self.clock = options.clock()
         self._push = push
         self._stack: contextlib.AsyncExitStack | None = None
         self._service: Service | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.start_error: str | None = None
+        self.start_error: str | None = config_error
+
+    @property
+    def config_error(self) -> str | None:
+        return self._config_error
 
     @property
     def service(self) -> Service | None:
@@ -170,7 +188,9 @@ class HostedService:
         not start (its data folder, say): every request then says why."""
         await self.stop()
         install_secret_filter([api_key])
-        self.start_error = None
+        self.start_error = self._config_error
+        if self._config_error is not None:
+            return False
         stack = contextlib.AsyncExitStack()
         try:
             self.options.data_dir.mkdir(parents=True, exist_ok=True)

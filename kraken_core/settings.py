@@ -77,6 +77,25 @@ class BridgeSettings(BaseSettings):
     auto_join_saving_sessions: bool = False
 
     @model_validator(mode="after")
+    def _one_kraken(self) -> BridgeSettings:
+        """All three Kraken addresses point away from Octopus, or none do: a test Kraken
+        mixed with Octopus's own would send the key to both and show half of each."""
+        given = {
+            "KRAKEN_BRIDGE_GRAPHQL_URL": self.graphql_url != OCTOPUS_GRAPHQL_URL,
+            "KRAKEN_BRIDGE_REST_URL": self.rest_url != OCTOPUS_REST_URL,
+            "KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL": (
+                self.backend_graphql_url != OCTOPUS_BACKEND_GRAPHQL_URL
+            ),
+        }
+        if any(given.values()) and not all(given.values()):
+            missing = ", ".join(name for name, moved in given.items() if not moved)
+            raise SettingsError(
+                f"{missing} still point at Octopus while another Kraken address does not: "
+                "give all three (kraken-bridge simulate prints them) or none"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _key_from_file(self) -> BridgeSettings:
         if self.api_key is None and self.api_key_file is not None:
             try:

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from pydantic import ValidationError
 
 from kraken_core.api.events import EventBus
+from kraken_core.settings import load_settings
 from tests.helpers.bridge_process import (
     API_KEY,
     BRIDGE,
@@ -217,3 +220,14 @@ def test_an_event_id_from_before_a_restart_gets_a_resync(tmp_path: Path) -> None
             after = read_events(s, 2)
     assert after[0][1] == "resync"
     assert int(after[0][0]) > int(before[-1][0])
+
+
+def test_a_test_kraken_is_never_mixed_with_octopus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One Kraken address moved (to a simulator, say) and the others left on Octopus: the
+    bridge refuses to start and names the ones left behind."""
+    monkeypatch.setenv("KRAKEN_BRIDGE_GRAPHQL_URL", "http://127.0.0.1:9/v1/graphql/")
+    monkeypatch.setenv("KRAKEN_BRIDGE_REST_URL", "http://127.0.0.1:9/v1/")
+    with pytest.raises(ValidationError, match=r"KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL still point"):
+        load_settings()
+    monkeypatch.setenv("KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL", "http://127.0.0.1:9/backend/v1/")
+    assert load_settings().backend_graphql_url == "http://127.0.0.1:9/backend/v1/"

@@ -21,14 +21,22 @@ def doctor(env: dict[str, str], home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def kraken_at(simulator: str) -> dict[str, str]:
+    """Every Kraken address at the simulator (the bridge takes all three or none)."""
+    return {
+        "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
+        "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
+        "KRAKEN_BRIDGE_BACKEND_GRAPHQL_URL": f"{simulator}/backend/v1/graphql/",
+    }
+
+
 def test_a_working_setup_passes_every_check(tmp_path: Path) -> None:
     with simulator_process(tmp_path) as simulator:
         result = doctor(
             {
                 "KRAKEN_BRIDGE_API_KEY": API_KEY,
                 "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "A-1234ABCD",
-                "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
-                "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
+                **kraken_at(simulator),
             },
             tmp_path,
         )
@@ -51,8 +59,7 @@ def test_a_wrong_account_number_is_named(tmp_path: Path) -> None:
             {
                 "KRAKEN_BRIDGE_API_KEY": API_KEY,
                 "KRAKEN_BRIDGE_ACCOUNT_NUMBER": "A-9999ZZZZ",
-                "KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/",
-                "KRAKEN_BRIDGE_REST_URL": f"{simulator}/v1/",
+                **kraken_at(simulator),
             },
             tmp_path,
         )
@@ -64,7 +71,7 @@ def test_a_wrong_account_number_is_named(tmp_path: Path) -> None:
 
 def test_no_key_says_where_to_put_it(tmp_path: Path) -> None:
     with simulator_process(tmp_path) as simulator:
-        result = doctor({"KRAKEN_BRIDGE_GRAPHQL_URL": f"{simulator}/v1/graphql/"}, tmp_path)
+        result = doctor(kraken_at(simulator), tmp_path)
     assert result.returncode == 1
     assert "FAIL API key: not set" in result.stdout
     assert "KRAKEN_BRIDGE_API_KEY_FILE" in result.stdout

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.homey_app.fake_homey import FakeHomey
 from tests.homey_app.harness import SIMULATOR_API_KEY, BackendUnderTest, running_backend
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,3 +225,27 @@ async def test_a_homey_that_falls_behind_is_told_to_resync(backend: BackendUnder
 async def test_a_path_the_manifest_does_not_declare_is_rejected(backend: BackendUnderTest) -> None:
     with pytest.raises(LookupError, match=r"Not Found: GET /history\.csv"):
         await backend.call("GET", "/history.csv")
+
+
+async def test_a_half_pointed_env_never_mixes_a_test_kraken_with_octopus(tmp_path: Path) -> None:
+    """A developer's env.json giving one Kraken address but not the others: the app says
+    which are missing and asks no Kraken at all (Octopus's own included)."""
+    homey = FakeHomey(
+        env={"KRAKEN_DATA_DIR": str(tmp_path), "KRAKEN_GRAPHQL_URL": "http://127.0.0.1:9/v1/"}
+    )
+    await homey.start()
+    try:
+        devices = await homey.call("GET", "/devices")
+        assert devices["status"] == 503
+        detail = devices["body"]["detail"]
+        assert "KRAKEN_REST_URL, KRAKEN_BACKEND_GRAPHQL_URL not set" in detail
+        refused = await homey.call(
+            "PUT",
+            "/credentials",
+            {"api_key": SIMULATOR_API_KEY, "account_number": "A-1F2E3D4C"},
+        )
+        assert refused["status"] == 422
+        assert refused["body"]["detail"].startswith("Not saved: env.json: KRAKEN_REST_URL")
+        assert "api_key" not in homey.settings
+    finally:
+        await homey.stop()
