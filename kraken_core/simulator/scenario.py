@@ -73,7 +73,7 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Self
+from typing import Literal, Protocol, Self, TypeVar
 
 from graphql import GraphQLEnumType
 from pydantic import (
@@ -294,6 +294,26 @@ class GasMeterPoint(_Strict):
     telemetry_device_id: str | None = None
 
 
+class _Timed(Protocol):
+    @property
+    def at(self) -> datetime: ...
+
+
+Timed = TypeVar("Timed", bound=_Timed)
+
+
+def in_time_order(entries: list[Timed]) -> list[Timed]:
+    """``entries`` unchanged, or a ValueError naming the first one not after the last."""
+    for index in range(1, len(entries)):
+        if entries[index].at <= entries[index - 1].at:
+            raise ValueError(
+                f"entries must be in time order: [{index}] at "
+                f"{entries[index].at.isoformat()} is not after [{index - 1}] at "
+                f"{entries[index - 1].at.isoformat()}"
+            )
+    return entries
+
+
 class BalanceChange(_Strict):
     """From ``at`` on the account's balance is ``balance`` (pence; negative: owed)."""
 
@@ -314,14 +334,7 @@ class Account(_Strict):
     @field_validator("balance_timeline")
     @classmethod
     def _balances_in_order(cls, changes: list[BalanceChange]) -> list[BalanceChange]:
-        for index in range(1, len(changes)):
-            if changes[index].at <= changes[index - 1].at:
-                raise ValueError(
-                    f"entries must be in time order: [{index}] at "
-                    f"{changes[index].at.isoformat()} is not after [{index - 1}] at "
-                    f"{changes[index - 1].at.isoformat()}"
-                )
-        return changes
+        return in_time_order(changes)
 
     def balance_at(self, now: datetime) -> int:
         """The balance Kraken answers at ``now``: the last change at or before it."""
@@ -574,14 +587,7 @@ class Device(_Strict):
     @field_validator("timeline")
     @classmethod
     def _timeline_in_order(cls, timeline: list[TimelineEntry]) -> list[TimelineEntry]:
-        for index in range(1, len(timeline)):
-            if timeline[index].at <= timeline[index - 1].at:
-                raise ValueError(
-                    f"entries must be in time order: [{index}] at "
-                    f"{timeline[index].at.isoformat()} is not after [{index - 1}] at "
-                    f"{timeline[index - 1].at.isoformat()}"
-                )
-        return timeline
+        return in_time_order(timeline)
 
     @property
     def graphql_typename(self) -> DeviceTypename:
