@@ -24,6 +24,9 @@
 
 const { backoffDelayMs, wakeableSleep } = require('./event_stream');
 
+/** What the Kraken Backend pushes (docs/bridge-api.md, "The same API inside Homey"). */
+const BRIDGE_EVENT_TYPES = new Set(['state', 'availability', 'trigger', 'resync']);
+
 class AppEventSource {
   /**
    * @param {object} options
@@ -66,7 +69,7 @@ class AppEventSource {
     this.lastEventId = null; // the highest event id handed over (a number)
     this.droppedEvents = 0; // pushes that had been handed over already
     this._listeners = {
-      realtime: (type, payload) => this._onRealtime(type, payload),
+      realtime: (first, second) => this._onRealtime(first, second),
       install: () => this._readNow(),
       uninstall: () => this._readNow(),
     };
@@ -145,8 +148,13 @@ class AppEventSource {
     }
   }
 
-  _onRealtime(type, payload) {
+  _onRealtime(first, second) {
     if (!this._running) return;
+    // Athom's ApiApp example shows the listener with one argument, the Python SDK emits
+    // (event, data): take either. Homey pushes its own events on the same channel
+    // (`settings.set` when the backend's settings change): only the bridge's count.
+    const [type, payload] = first && typeof first === 'object' ? [first.event, first.data] : [first, second];
+    if (!BRIDGE_EVENT_TYPES.has(type)) return;
     const { id = null, data } = payload && typeof payload === 'object' ? payload : {};
     if (this._reading || !this._open) {
       if (this._buffered.length < this._maxBuffered) this._buffered.push({ type, id, data });

@@ -116,6 +116,18 @@ test('pushes are handed over once each: replays dropped, a lost push read back, 
   assert.ok(runtime.app.bridge._stream.droppedEvents >= 2, 'the replays were dropped');
 });
 
+test('Homey\'s own pushes are ignored, and a push in the one-argument shape is taken', async t => {
+  const { backend, runtime, add } = await setup(t);
+  const car = await add(CAR);
+  await waitFor(() => car.getCapabilityValue('kraken_device_state') === 'Ready for smart charging', { what: 'first state' });
+  const reads = backend.eventReads().length;
+  backend.apiApp.realtime('settings.set', 'api_key'); // the backend's settings manager
+  const id = backend.publish('state', { device_id: CAR.id, state: { boosting: true } }, { lost: true });
+  backend.apiApp.emit('realtime', { event: 'state', data: { id, data: { device_id: CAR.id, state: { boosting: true } } } });
+  await waitFor(() => car.getCapabilityValue('boosting') === true, { what: 'the one-argument push' });
+  assert.equal(backend.eventReads().length, reads, 'no read: Homey\'s settings.set is not a lost bridge event');
+});
+
 test('a pushed resync (the app dropped pushes to a slow Homey) is a read: each dropped trigger fires once', async t => {
   const { backend, runtime, add } = await setup(t);
   const car = await add(CAR);
